@@ -1,0 +1,23 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+
+/**
+ * The application as main.ts serves it and the e2e tests drive it. Nest's own body parser is
+ * off (JsonBodyMiddleware reads bodies, with MAX_BODY_BYTES). Start-up logs are held back, so a
+ * start-up failure is reported once by the caller and not also as Nest's stack trace.
+ */
+export async function createApp(): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+    bodyParser: false,
+    bufferLogs: true,
+    autoFlushLogs: false,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+  app.disable('x-powered-by');
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,58 @@
+import type { FieldInput } from '../influx/field-types.service';
+import { Refusal } from './refusal';
+
+/** A point as the API received it: tags as strings, field values still untyped. */
+export interface PointData {
+  measurement: string;
+  tags: Array<[string, string]>;
+  fields: Array<[string, FieldInput]>;
+}
+
+/** An event after validation: its id and its flat keys, nulls dropped (CONTRACT §4). */
+export interface ParsedEvent {
+  eventId: string;
+  event: string;
+  values: Array<[string, FieldInput]>;
+}
+
+/** Line protocol cannot carry these in a tag: InfluxDB would store something else. */
+export function tagRule(value: string): string | undefined {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  if (/[\u0000-\u001f\u007f]/.test(value)) return 'must not contain control characters';
+  if (value.endsWith('\\')) return 'must not end with a backslash';
+  return undefined;
+}
+
+/** Tag values are strings, written the way the original (Python's `str`) wrote them. */
+export function tagText(value: string | number | boolean): string {
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  return String(value);
+}
+
+/**
+ * CONTRACT §7: the event goes to `measurement`, tagged with `event` and the keys named in
+ * EVENT_TAGS; everything else, `uid` and `event_id` included, is a field. An empty tag value
+ * cannot be stored by InfluxDB, so such a key is left out. Throws a Refusal for a tag value
+ * line protocol cannot carry.
+ */
+export function eventToPoint(
+  parsed: ParsedEvent,
+  measurement: string,
+  tagKeys: ReadonlySet<string>,
+): PointData {
+  const tags: Array<[string, string]> = [['event', parsed.event]];
+  const fields: Array<[string, FieldInput]> = [];
+  for (const entry of parsed.values) {
+    const [key, value] = entry;
+    if (key === 'event') continue;
+    if (tagKeys.has(key)) {
+      const text = tagText(value);
+      const rule = tagRule(text);
+      if (rule) throw new Refusal(key, `${rule} (a tag, see EVENT_TAGS)`);
+      if (text !== '') tags.push([key, text]);
+    } else {
+      fields.push(entry);
+    }
+  }
+  return { measurement, tags, fields };
+}

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { IsDefined, IsNotEmpty, IsString, validateSync } from 'class-validator';
+import type { FieldInput } from '../influx/field-types.service';
+import type { Limits } from './events.config';
+import { ParsedEvent, tagRule } from './event-point';
+import { Refusal } from './refusal';
+
+/** Keys of an event, after nested objects are flattened with `_` (CONTRACT §4). */
+export const EVENT_KEY = /^[A-Za-z0-9_]+$/;
+/** A client's own event id is kept when it looks like this; otherwise the server makes one. */
+export const EVENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** The two keys every event must have; the rest of an event is free-form. */
+export class EventDto {
+  @IsString({ message: 'must be a non-empty string' })
+  @IsNotEmpty({ message: 'must be a non-empty string' })
+  event!: string;
+
+  @IsDefined({ message: 'is required (a string, may be empty)' })
+  @IsString({ message: 'must be a string (may be empty)' })
+  uid!: string;
+}
+
+export function newEventId(): string {
+  return `entry_${randomUUID().replace(/-/g, '')}`;
+}
+
+/**
+ * Validates one event object and flattens it. Throws a Refusal naming the first key at fault.
+ * `time` is reserved: the server stamps events.
+ */
+export function parseEvent(body: Record<string, unknown>, limits: Limits): ParsedEvent {
+  const dto = Object.assign(new EventDto(), { event: body.event, uid: body.uid });
+  const [error] = validateSync(dto, { stopAtFirstError: true });
+  if (error) {
+    throw new Refusal(error.property, Object.values(error.constraints ?? {})[0] ?? 'is invalid');
+  }
+  const eventRule = tagRule(dto.event);
+  if (eventRule) throw new Refusal('event', eventRule);
+
+  const values = new Map<string, FieldInput>();
+  flatten(body, '', values, limits);
+
+  const given = values.get('event_id');
+  const eventId = typeof given === 'string' && EVENT_ID.test(given) ? given : newEventId();
+  values.set('event_id', eventId);
+  if (values.size > limits.maxKeys) {
+    throw new Refusal('', `an event may have at most ${limits.maxKeys} keys (MAX_EVENT_KEYS)`);
+  }
+  return { eventId, event: dto.event, values: [...values] };
+}
+
+function flatten(
+  object: Record<string, unknown>,
+  prefix: string,
+  into: Map<string, FieldInput>,
+  limits: Limits,
+): void {
+  for (const name of Object.keys(object)) {
+    const key = prefix + name;
+    const value = object[name];
+    if (!EVENT_KEY.test(name)) throw new Refusal(key, 'keys may only use A-Z, a-z, 0-9 and _');
+    if (key.length > limits.maxKeyLength) {
+      throw new Refusal(
+        key,
+        `keys may be at most ${limits.maxKeyLength} characters (MAX_KEY_LENGTH)`,
+      );
+    }
+    if (key === 'time') throw new Refusal(key, 'is reserved: the server stamps events');
+    if (into.has(key)) throw new Refusal(key, 'appears twice once nested objects are flattened');
+    if (value === null) continue;
+    if (Array.isArray(value))
+      throw new Refusal(key, 'arrays are not stored; send a string or flat keys');
+    switch (typeof value) {
+      case 'object':
+        flatten(value as Record<string, unknown>, `${key}_`, into, limits);
+        if (into.size > limits.maxKeys + 1) {
+          throw new Refusal(
+            '',
+            `an event may have at most ${limits.maxKeys} keys (MAX_EVENT_KEYS)`,
+          );
+        }
+        break;
+      case 'string':
+        if (Buffer.byteLength(value) > limits.maxStringBytes) {
+          throw new Refusal(
+            key,
+            `strings may be at most ${limits.maxStringBytes} bytes (MAX_STRING_BYTES)`,
+          );
+        }
+        into.set(key, value);
+        break;
+      case 'number':
+        // JSON.parse turns 1e400 into Infinity, which InfluxDB cannot store.
+        if (!Number.isFinite(value)) throw new Refusal(key, 'must be a finite number');
+        into.set(key, value);
+        break;
+      case 'boolean':
+        into.set(key, value);
+        break;
+      default:
+        throw new Refusal(key, 'must be a string, number, boolean, object or null');
+    }
+  }
+}

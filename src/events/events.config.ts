@@ -1,0 +1,39 @@
+import { ConfigType, registerAs } from '@nestjs/config';
+import { ConfigError, Env, integer, matching, text } from '../env';
+import { EVENT_KEY } from './event.dto';
+import { MEASUREMENT } from './point.dto';
+
+/** Keys that identify one event; as tags they would make a series per event. */
+const NEVER_TAGS = new Set(['uid', 'event_id', 'time']);
+
+export function parseEventsConfig(env: Env) {
+  const tableName =
+    matching(env, 'TABLE_NAME', MEASUREMENT, 'must match ^[A-Za-z0-9_.-]{1,128}$') ?? 'analytics';
+  const tagKeys = (text(env, 'EVENT_TAGS') ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '' && key !== 'event');
+  for (const key of tagKeys) {
+    if (!EVENT_KEY.test(key)) {
+      throw new ConfigError('EVENT_TAGS must be a comma-separated list of keys of [A-Za-z0-9_]');
+    }
+    if (NEVER_TAGS.has(key)) {
+      throw new ConfigError('EVENT_TAGS must not name uid, event_id or time');
+    }
+  }
+  return {
+    tableName,
+    /** `event` is always a tag; these event keys are tags too. */
+    tagKeys: new Set(tagKeys),
+    limits: {
+      maxKeys: integer(env, 'MAX_EVENT_KEYS', 256, 2, 10_000),
+      maxKeyLength: integer(env, 'MAX_KEY_LENGTH', 128, 8, 1024),
+      maxStringBytes: integer(env, 'MAX_STRING_BYTES', 65_536, 16, 16 * 1024 * 1024),
+    },
+  };
+}
+
+export type Limits = ReturnType<typeof parseEventsConfig>['limits'];
+
+export const eventsConfig = registerAs('events', () => parseEventsConfig(process.env));
+export type EventsConfig = ConfigType<typeof eventsConfig>;

@@ -1,0 +1,23 @@
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { httpConfig } from '../http/http.config';
+import { JsonBodyMiddleware } from '../http/json-body.middleware';
+import { InfluxModule } from '../influx/influx.module';
+import { EventsController } from './events.controller';
+import { eventsConfig } from './events.config';
+import { EventsService } from './events.service';
+
+@Module({
+  imports: [
+    ConfigModule.forFeature(eventsConfig),
+    ConfigModule.forFeature(httpConfig),
+    InfluxModule,
+  ],
+  controllers: [EventsController],
+  providers: [EventsService],
+})
+export class EventsModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyMiddleware).forRoutes(EventsController);
+  }
+}

@@ -1,0 +1,127 @@
+import {
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  ValidateBy,
+  ValidationOptions,
+  validateSync,
+} from 'class-validator';
+import type { FieldInput } from '../influx/field-types.service';
+import type { Limits } from './events.config';
+import { PointData, tagRule, tagText } from './event-point';
+import { Refusal } from './refusal';
+
+export const MEASUREMENT = /^[A-Za-z0-9_.-]{1,128}$/;
+
+type Scalar = string | number | boolean;
+
+/** Each value of the object is a string, a finite number, a boolean or null. */
+function HasScalarValues(options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'hasScalarValues',
+      validator: {
+        validate: (value: unknown) =>
+          value === null ||
+          value === undefined ||
+          Object.values(value).every(
+            (v) =>
+              v === null ||
+              typeof v === 'string' ||
+              typeof v === 'boolean' ||
+              (typeof v === 'number' && Number.isFinite(v)),
+          ),
+        defaultMessage: () => 'values must be strings, finite numbers, booleans or null',
+      },
+    },
+    options,
+  );
+}
+
+/** One element of the points (1.1) body: `{measurement, tags, fields}` (CONTRACT §5). */
+export class PointDto {
+  @IsString({ message: 'must be a string' })
+  @Matches(MEASUREMENT, { message: 'must match ^[A-Za-z0-9_.-]{1,128}$' })
+  measurement!: string;
+
+  @IsOptional()
+  @IsObject({ message: 'must be an object or null' })
+  @HasScalarValues()
+  tags?: Record<string, Scalar | null> | null;
+
+  @IsObject({ message: 'must be an object with at least one non-null value' })
+  @HasScalarValues()
+  fields!: Record<string, Scalar | null>;
+}
+
+/** Validates one element of a points body; throws a Refusal placed at `index`. */
+export function parsePoint(element: unknown, index: number, limits: Limits): PointData {
+  if (typeof element !== 'object' || element === null || Array.isArray(element)) {
+    throw new Refusal('', 'must be an object {measurement, tags, fields}', index);
+  }
+  const raw = element as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (key !== 'measurement' && key !== 'tags' && key !== 'fields') {
+      throw new Refusal(key, 'is not allowed; a point has measurement, tags and fields', index);
+    }
+  }
+  const dto = Object.assign(new PointDto(), raw);
+  const [error] = validateSync(dto, { stopAtFirstError: true });
+  if (error) {
+    const rule = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
+    throw new Refusal(error.property, rule, index);
+  }
+
+  const tags: Array<[string, string]> = [];
+  for (const [key, value] of Object.entries(dto.tags ?? {})) {
+    checkKey(`tags.${key}`, key, index, limits);
+    if (value === null) continue;
+    const text = tagText(value);
+    const rule = tagRule(text);
+    if (rule) throw new Refusal(`tags.${key}`, rule, index);
+    if (text !== '') tags.push([key, text]);
+  }
+  const fields: Array<[string, FieldInput]> = [];
+  for (const [key, value] of Object.entries(dto.fields)) {
+    checkKey(`fields.${key}`, key, index, limits);
+    if (dto.tags?.[key] !== undefined) {
+      throw new Refusal(`fields.${key}`, 'is also a tag of this point', index);
+    }
+    if (value === null) continue;
+    if (typeof value === 'string' && Buffer.byteLength(value) > limits.maxStringBytes) {
+      throw new Refusal(
+        `fields.${key}`,
+        `strings may be at most ${limits.maxStringBytes} bytes (MAX_STRING_BYTES)`,
+        index,
+      );
+    }
+    fields.push([key, value]);
+  }
+  if (fields.length === 0) {
+    throw new Refusal('fields', 'must have at least one non-null value', index);
+  }
+  if (tags.length + fields.length > limits.maxKeys) {
+    throw new Refusal(
+      '',
+      `a point may have at most ${limits.maxKeys} keys (MAX_EVENT_KEYS)`,
+      index,
+    );
+  }
+  return { measurement: dto.measurement, tags, fields };
+}
+
+function checkKey(path: string, key: string, index: number, limits: Limits): void {
+  if (key === '') throw new Refusal(path, 'keys must not be empty', index);
+  if (key === 'time')
+    throw new Refusal(path, 'is reserved: InfluxDB refuses a key named time', index);
+  if (key.length > limits.maxKeyLength) {
+    throw new Refusal(
+      path,
+      `keys may be at most ${limits.maxKeyLength} characters (MAX_KEY_LENGTH)`,
+      index,
+    );
+  }
+  const rule = tagRule(key);
+  if (rule) throw new Refusal(path, rule, index);
+}

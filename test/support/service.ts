@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createApp } from '../../src/app.factory';
+import { uniqueDatabase } from './influxd';
+
+export const REPO = join(__dirname, '..', '..');
+
+/** The public demo pair of CONTRACT §3, as shipped in the repo's access.json. */
+export const DEMO_TOKEN =
+  'eyJleHBpcmVzIjogMTAsICJzYWx0IjogImJjODIxOCIsICJpZGVudGl0eSI6ICJzdGF0c2JvYiJ9NyjnVy3QkN9pa2H_DVe4OZLi5dydu1mB3clN2HezjI8y331ZflOHSOtgvw8JjnjlC4UFF8q1LCp0kHdj96ipDw==';
+export const DEMO_SECRET =
+  'b710164f16543eacc1a81fc889667b52403c8a300dd8c50c69f55d3e0061b22ba7e9789b61a2fd932def15c74d6fcf387ce3270c6b96579a4dcfb4a7a722354e';
+export const AUTH = { Authorization: `Token ${DEMO_TOKEN}` };
+
+/** Every variable the service reads; those a test does not set are unset while it starts. */
+const SERVICE_VARS = [
+  'PORT',
+  'HOST',
+  'ACCESS_JSON',
+  'STATS_ACCESS_TOKEN',
+  'STATS_ACCESS_SECRET',
+  'TABLE_NAME',
+  'EVENT_TAGS',
+  'MAX_BODY_BYTES',
+  'MAX_EVENT_KEYS',
+  'MAX_KEY_LENGTH',
+  'MAX_STRING_BYTES',
+  'LOG_LEVEL',
+  'INFLUX_URL',
+  'INFLUX_API',
+  'INFLUX_DATABASE',
+  'INFLUX_RETENTION_POLICY',
+  'INFLUX_USERNAME',
+  'INFLUX_PASSWORD',
+  'INFLUX_TOKEN',
+  'INFLUX_ORG',
+  'INFLUX_BUCKET',
+  'INFLUX_TIMEOUT_MS',
+];
+
+export interface RunningService {
+  url: string;
+  /** The InfluxDB URL and database this instance writes to (a fresh database per instance). */
+  influxUrl: string;
+  database: string;
+  app: NestExpressApplication;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real application (createApp, as main.ts does) on a free loopback port, against the
+ * InfluxDB of the run (INFLUX_URL, set by global-setup) and a database of its own, so that no
+ * test sees another's data. `env` overrides the defaults.
+ */
+export async function startService(env: Record<string, string> = {}): Promise<RunningService> {
+  const influxUrl = process.env.INFLUX_URL;
+  if (!influxUrl) throw new Error('INFLUX_URL is not set: run the e2e project through jest');
+  const vars: Record<string, string> = {
+    INFLUX_URL: influxUrl,
+    INFLUX_DATABASE: uniqueDatabase(),
+    ACCESS_JSON: join(REPO, 'access.json'),
+    LOG_LEVEL: 'silent',
+    ...env,
+  };
+  const saved = new Map(SERVICE_VARS.map((name) => [name, process.env[name]]));
+  for (const name of SERVICE_VARS) delete process.env[name];
+  Object.assign(process.env, vars);
+  let app: NestExpressApplication;
+  try {
+    app = await createApp();
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    influxUrl: vars.INFLUX_URL!,
+    database: vars.INFLUX_DATABASE!,
+    app,
+    close: () => app.close(),
+  };
+}
+
+/** POSTs JSON (or a raw string body) with the demo token unless headers say otherwise. */
+export async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = AUTH,
+): Promise<{ status: number; headers: Headers; body: unknown }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, body: await parse(response) };
+}
+
+export async function get(
+  url: string,
+  headers: Record<string, string> = AUTH,
+): Promise<{ status: number; headers: Headers; body: unknown }> {
+  const response = await fetch(url, { headers });
+  return { status: response.status, headers: response.headers, body: await parse(response) };
+}
+
+async function parse(response: Response): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
