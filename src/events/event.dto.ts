@@ -41,12 +41,13 @@ export function parseEvent(body: Record<string, unknown>, limits: Limits): Parse
   const values = new Map<string, FieldInput>();
   flatten(body, '', values, limits);
 
-  const given = values.get('event_id');
-  const eventId = typeof given === 'string' && EVENT_ID.test(given) ? given : newEventId();
-  values.set('event_id', eventId);
+  // The limit counts the keys the client sent, not the event_id the server may add.
   if (values.size > limits.maxKeys) {
     throw new Refusal('', `an event may have at most ${limits.maxKeys} keys (MAX_EVENT_KEYS)`);
   }
+  const given = values.get('event_id');
+  const eventId = typeof given === 'string' && EVENT_ID.test(given) ? given : newEventId();
+  values.set('event_id', eventId);
   return { eventId, event: dto.event, values: [...values] };
 }
 
@@ -74,7 +75,7 @@ function flatten(
     switch (typeof value) {
       case 'object':
         flatten(value as Record<string, unknown>, `${key}_`, into, limits);
-        if (into.size > limits.maxKeys + 1) {
+        if (into.size > limits.maxKeys) {
           throw new Refusal(
             '',
             `an event may have at most ${limits.maxKeys} keys (MAX_EVENT_KEYS)`,

@@ -29,6 +29,7 @@ export function parseEventsConfig(env: Env) {
       maxKeys: integer(env, 'MAX_EVENT_KEYS', 256, 2, 10_000),
       maxKeyLength: integer(env, 'MAX_KEY_LENGTH', 128, 8, 1024),
       maxStringBytes: integer(env, 'MAX_STRING_BYTES', 65_536, 16, 16 * 1024 * 1024),
+      maxBatchEvents: integer(env, 'MAX_BATCH_EVENTS', 1000, 1, 100_000),
     },
   };
 }

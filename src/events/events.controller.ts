@@ -1,16 +1,16 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
-import { EventsService } from './events.service';
+import { BatchResult, EventsService } from './events.service';
 import { Refusal } from './refusal';
 
-/**
- * The original's routes (CONTRACT §1, §2, §6). Both answer a bare JSON string, so the reply is
- * serialised here: Express would send a returned string as text/html.
- */
-@Controller('log/event')
+@Controller('log')
 export class EventsController {
   constructor(private readonly events: EventsService) {}
 
-  @Post()
+  /**
+   * The original's route (CONTRACT §1): an object is one event, an array is points. Both answer
+   * a bare JSON string, serialised here: Express would send a returned string as text/html.
+   */
+  @Post('event')
   @HttpCode(200)
   @Header('Content-Type', 'application/json; charset=utf-8')
   async log(@Body() body: unknown): Promise<string> {
@@ -24,7 +24,15 @@ export class EventsController {
     throw new Refusal('', 'the body must be a JSON object (an event) or an array (points)');
   }
 
-  @Get(':id')
+  /** Many events in one request, each accepted or rejected on its own. */
+  @Post('events')
+  @HttpCode(200)
+  logMany(@Body() body: unknown): Promise<BatchResult> {
+    if (!Array.isArray(body)) throw new Refusal('', 'the body must be a JSON array of events');
+    return this.events.logEvents(body);
+  }
+
+  @Get('event/:id')
   find(@Param('id') id: string): Promise<Record<string, unknown>> {
     return this.events.findEvent(id);
   }

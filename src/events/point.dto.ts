@@ -1,12 +1,4 @@
-import {
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  ValidateBy,
-  ValidationOptions,
-  validateSync,
-} from 'class-validator';
+import { IsObject, IsOptional, IsString, Matches, validateSync } from 'class-validator';
 import type { FieldInput } from '../influx/field-types.service';
 import type { Limits } from './events.config';
 import { PointData, tagRule, tagText } from './event-point';
@@ -16,29 +8,6 @@ export const MEASUREMENT = /^[A-Za-z0-9_.-]{1,128}$/;
 
 type Scalar = string | number | boolean;
 
-/** Each value of the object is a string, a finite number, a boolean or null. */
-function HasScalarValues(options?: ValidationOptions) {
-  return ValidateBy(
-    {
-      name: 'hasScalarValues',
-      validator: {
-        validate: (value: unknown) =>
-          value === null ||
-          value === undefined ||
-          Object.values(value).every(
-            (v) =>
-              v === null ||
-              typeof v === 'string' ||
-              typeof v === 'boolean' ||
-              (typeof v === 'number' && Number.isFinite(v)),
-          ),
-        defaultMessage: () => 'values must be strings, finite numbers, booleans or null',
-      },
-    },
-    options,
-  );
-}
-
 /** One element of the points (1.1) body: `{measurement, tags, fields}` (CONTRACT §5). */
 export class PointDto {
   @IsString({ message: 'must be a string' })
@@ -47,11 +16,9 @@ export class PointDto {
 
   @IsOptional()
   @IsObject({ message: 'must be an object or null' })
-  @HasScalarValues()
   tags?: Record<string, Scalar | null> | null;
 
   @IsObject({ message: 'must be an object with at least one non-null value' })
-  @HasScalarValues()
   fields!: Record<string, Scalar | null>;
 }
 
@@ -77,6 +44,8 @@ export function parsePoint(element: unknown, index: number, limits: Limits): Poi
   for (const [key, value] of Object.entries(dto.tags ?? {})) {
     checkKey(`tags.${key}`, key, index, limits);
     if (value === null) continue;
+    checkScalar(`tags.${key}`, value, index);
+    checkLength(`tags.${key}`, value, index, limits);
     const text = tagText(value);
     const rule = tagRule(text);
     if (rule) throw new Refusal(`tags.${key}`, rule, index);
@@ -85,17 +54,12 @@ export function parsePoint(element: unknown, index: number, limits: Limits): Poi
   const fields: Array<[string, FieldInput]> = [];
   for (const [key, value] of Object.entries(dto.fields)) {
     checkKey(`fields.${key}`, key, index, limits);
-    if (dto.tags?.[key] !== undefined) {
+    if (tags.some(([tag]) => tag === key)) {
       throw new Refusal(`fields.${key}`, 'is also a tag of this point', index);
     }
     if (value === null) continue;
-    if (typeof value === 'string' && Buffer.byteLength(value) > limits.maxStringBytes) {
-      throw new Refusal(
-        `fields.${key}`,
-        `strings may be at most ${limits.maxStringBytes} bytes (MAX_STRING_BYTES)`,
-        index,
-      );
-    }
+    checkScalar(`fields.${key}`, value, index);
+    checkLength(`fields.${key}`, value, index, limits);
     fields.push([key, value]);
   }
   if (fields.length === 0) {
@@ -124,4 +88,17 @@ function checkKey(path: string, key: string, index: number, limits: Limits): voi
   }
   const rule = tagRule(key);
   if (rule) throw new Refusal(path, rule, index);
+}
+
+function checkScalar(path: string, value: unknown, index: number): void {
+  if (typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number' && Number.isFinite(value)) return;
+  throw new Refusal(path, 'must be a string, a finite number, a boolean or null', index);
+}
+
+function checkLength(path: string, value: unknown, index: number, limits: Limits): void {
+  if (typeof value === 'string' && Buffer.byteLength(value) > limits.maxStringBytes) {
+    const rule = `strings may be at most ${limits.maxStringBytes} bytes (MAX_STRING_BYTES)`;
+    throw new Refusal(path, rule, index);
+  }
 }

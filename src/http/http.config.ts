@@ -1,10 +1,12 @@
 import { ConfigType, registerAs } from '@nestjs/config';
-import { Env, integer, oneOf, text } from '../env';
+import { Env, integer, matching, oneOf } from '../env';
 
 export function parseHttpConfig(env: Env) {
   return {
     port: integer(env, 'PORT', 20080, 0, 65535),
-    host: text(env, 'HOST') ?? '0.0.0.0',
+    host:
+      matching(env, 'HOST', /^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or IP address') ??
+      '0.0.0.0',
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 64, 1024 * 1024 * 1024),
     logLevel: oneOf(
       env,

@@ -60,13 +60,17 @@ export class JsonBodyMiddleware implements NestMiddleware {
           {
             statusCode: 415,
             error: 'Unsupported Media Type',
-            message: 'Content-Encoding must be gzip, deflate or identity',
+            message: 'Content-Encoding must be gzip, deflate, br or identity',
           },
           HttpStatus.UNSUPPORTED_MEDIA_TYPE,
         );
       case 'charset.unsupported':
         return new HttpException(
-          { statusCode: 415, error: 'Unsupported Media Type', message: 'the body must be UTF-8' },
+          {
+            statusCode: 415,
+            error: 'Unsupported Media Type',
+            message: 'the charset of the body is not supported; send UTF-8',
+          },
           HttpStatus.UNSUPPORTED_MEDIA_TYPE,
         );
       default:

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { FieldTypeConflict } from './influx.errors';
-import { InfluxService } from './influx.service';
+import { InfluxService, quoteName } from './influx.service';
 import { FieldType, TypedField } from './line-protocol';
 
 /** A value as it arrives in JSON, before it has a storage type. */
@@ -19,8 +19,8 @@ interface Entry {
 /**
  * The field types InfluxDB holds, per measurement (`SHOW FIELD KEYS`), so that the service can
  * refuse a conflicting event itself instead of sending it and having it dropped. Loaded on first
- * use, updated with every successful write, read again in the background once a minute, and at
- * once when InfluxDB reports a conflict the cache did not know about.
+ * use, updated after every successful write, read again in the background once a minute, and at
+ * once before a conflict is reported (the cache may be behind another writer).
  */
 @Injectable()
 export class FieldTypesService {
@@ -39,10 +39,16 @@ export class FieldTypesService {
     return entry.types;
   }
 
-  /** Forgets what is cached so that the next `typesOf` reads InfluxDB again. */
-  async refresh(measurement: string): Promise<void> {
-    this.cache.delete(measurement);
+  /**
+   * Reads the measurement's types from InfluxDB again, unless they were read less than
+   * `unlessWithinMs` ago (so that a stream of conflicting events costs one query a second, not
+   * one each). Resolves to whether it read them.
+   */
+  async refresh(measurement: string, unlessWithinMs = 0): Promise<boolean> {
+    const entry = this.cache.get(measurement);
+    if (entry && Date.now() - entry.loadedAt < unlessWithinMs) return false;
     await this.load(measurement);
+    return true;
   }
 
   /** Records the types of fields InfluxDB just accepted. */
@@ -64,8 +70,7 @@ export class FieldTypesService {
   }
 
   private async read(measurement: string): Promise<Entry> {
-    const name = measurement.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-    const [result] = await this.influx.query(`SHOW FIELD KEYS FROM "${name}"`);
+    const [result] = await this.influx.query(`SHOW FIELD KEYS FROM ${quoteName(measurement)}`);
     const types = new Map<string, FieldType>();
     if (result?.error && !/database not found/.test(result.error)) {
       throw new Error(`SHOW FIELD KEYS failed: ${result.error}`);

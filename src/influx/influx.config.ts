@@ -15,6 +15,9 @@ export interface InfluxSettings {
   org?: string;
   bucket?: string;
   timeoutMs: number;
+  /** Group commit: lines per write, and writes in flight at once. */
+  batchLines: number;
+  writeConcurrency: number;
 }
 
 export function parseInfluxConfig(env: Env): InfluxSettings {
@@ -27,6 +30,9 @@ export function parseInfluxConfig(env: Env): InfluxSettings {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError('INFLUX_URL must be an http:// or https:// URL');
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ConfigError('INFLUX_URL must not have a query string or fragment');
   }
   if (url.username !== '' || url.password !== '') {
     throw new ConfigError(
@@ -64,6 +70,8 @@ export function parseInfluxConfig(env: Env): InfluxSettings {
     org: text(env, 'INFLUX_ORG'),
     bucket,
     timeoutMs: integer(env, 'INFLUX_TIMEOUT_MS', 10_000, 100, 600_000),
+    batchLines: integer(env, 'WRITE_BATCH_LINES', 5000, 1, 100_000),
+    writeConcurrency: integer(env, 'WRITE_CONCURRENCY', 2, 1, 64),
   };
 }
 

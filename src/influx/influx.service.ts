@@ -9,7 +9,9 @@ import {
   setLogger,
 } from '@influxdata/influxdb-client';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { BatchWriter } from './batch-writer';
 import { influxConfig, InfluxConfig } from './influx.config';
+import type { TypedPoint } from './line-protocol';
 import {
   InfluxRefusedError,
   InfluxUnavailableError,
@@ -39,7 +41,8 @@ const GZIP_THRESHOLD = 64 * 1024;
  *
  * `write` resolves only once InfluxDB acknowledged the lines, and rejects with
  * InfluxUnavailableError (try later) or InfluxRefusedError (the data itself was refused).
- * A batching writer can sit in front of it without changing that contract.
+ * Concurrent calls share writes (group commit, see BatchWriter); each still gets the outcome of
+ * its own lines.
  */
 @Injectable()
 export class InfluxService implements OnModuleInit, OnApplicationShutdown {
@@ -49,9 +52,8 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
   private readonly writeApi?: WriteApi;
   private readonly authHeaders: Record<string, string> = {};
   private readonly writePath: string;
-  /** The WriteApi has one shared buffer: its writes must not interleave (see writeV2). */
-  private v2Queue: Promise<unknown> = Promise.resolve();
   private databaseReady = false;
+  private readonly batcher: BatchWriter;
 
   constructor(@Inject(influxConfig.KEY) private readonly config: InfluxConfig) {
     const agentOptions = { keepAlive: true, maxSockets: 16, keepAliveMsecs: 10_000 };
@@ -77,11 +79,18 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
     const params = new URLSearchParams({ db: config.database, precision: 'ns' });
     if (config.retentionPolicy) params.set('rp', config.retentionPolicy);
     this.writePath = `/write?${params.toString()}`;
+    this.batcher = new BatchWriter((lines) => this.writeNow(lines), {
+      maxLines: config.batchLines,
+      // The WriteApi has a single buffer, so v2 writes go one at a time (see writeV2).
+      maxInFlight: config.api === 'v2' ? 1 : config.writeConcurrency,
+    });
     if (config.api === 'v2') {
-      // Batching, timers and retries are ours (the caller answers its client only after the
-      // write), so the WriteApi sends exactly what flush() finds in its buffer, once.
+      // Batching, timers and retries are ours (a client is answered only after its write), so
+      // the WriteApi sends exactly what flush() finds in its buffer, once. It flushes by itself
+      // (and swallows the outcome) when its buffer reaches batchSize lines: writeV2 never lets
+      // it, since it adds at most batchLines lines before each flush.
       this.writeApi = this.client.getWriteApi(config.org ?? '', config.bucket!, 'ns', {
-        batchSize: Number.MAX_SAFE_INTEGER,
+        batchSize: config.batchLines + 1,
         maxBatchBytes: Number.MAX_SAFE_INTEGER,
         flushInterval: 0,
         maxRetries: 0,
@@ -111,14 +120,17 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.v2Queue.catch(() => undefined);
+    await this.batcher.drain();
     await this.writeApi?.close().catch(() => undefined);
     this.agent.destroy();
   }
 
   /** Stores the lines; resolves once InfluxDB acknowledged every one of them. */
-  async write(lines: string[]): Promise<void> {
-    if (lines.length === 0) return;
+  write(lines: string[]): Promise<void> {
+    return this.batcher.write(lines);
+  }
+
+  private async writeNow(lines: string[]): Promise<void> {
     if (this.writeApi) return this.writeV2(this.writeApi, lines);
     if (!this.databaseReady) await this.ensureDatabase().catch(() => undefined);
     try {
@@ -144,6 +156,24 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
     return body?.results ?? [];
   }
 
+  /**
+   * Deletes exactly these points (measurement, tags and nanosecond time). InfluxDB 1.x keeps
+   * the valid points of a write it refuses in part ("partial write"); this undoes them when a
+   * request must be all or nothing. Stamps are unique to this process, so nothing else matches.
+   */
+  async deletePoints(points: readonly TypedPoint[]): Promise<void> {
+    const statements = points.map((point) => {
+      const conditions = point.tags.map(
+        ([key, value]) => `${quoteName(key)} = ${quoteString(value)}`,
+      );
+      conditions.push(`time = ${point.time}`);
+      return `DELETE FROM ${quoteName(point.measurement)} WHERE ${conditions.join(' AND ')}`;
+    });
+    const results = await this.query(statements.join('; '), 'POST');
+    const failed = results.find((result) => result.error);
+    if (failed?.error) throw new InfluxRefusedError(failed.error, 400);
+  }
+
   /** Resolves when InfluxDB answers its ping within `timeoutMs`. */
   async ping(timeoutMs: number): Promise<void> {
     await this.send('/ping', '', 'GET', undefined, AbortSignal.timeout(timeoutMs));
@@ -152,23 +182,26 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
   private async ensureDatabase(): Promise<void> {
     // v2 buckets are made by their owner; InfluxDB 1.x databases are created on demand.
     if (this.config.api === 'v2' || this.databaseReady) return;
-    const [result] = await this.query(`CREATE DATABASE "${this.config.database}"`, 'POST');
+    const [result] = await this.query(`CREATE DATABASE ${quoteName(this.config.database)}`, 'POST');
     if (result?.error) throw new InfluxRefusedError(result.error, 400);
     this.databaseReady = true;
   }
 
-  private writeV2(writeApi: WriteApi, lines: string[]): Promise<void> {
-    const run = async (): Promise<void> => {
-      writeApi.writeRecords(lines);
+  /**
+   * The WriteApi has one shared buffer; the batcher sends one batch at a time into it. A
+   * submission larger than a batch (one big points array) goes out in chunks, each flushed and
+   * awaited, so that the buffer never flushes by itself.
+   */
+  private async writeV2(writeApi: WriteApi, lines: string[]): Promise<void> {
+    const size = this.config.batchLines;
+    for (let start = 0; start < lines.length; start += size) {
+      writeApi.writeRecords(lines.slice(start, start + size));
       try {
         await writeApi.flush();
       } catch (error) {
         throw classify(error);
       }
-    };
-    const result = this.v2Queue.then(run, run);
-    this.v2Queue = result.catch(() => undefined);
-    return result;
+    }
   }
 
   private async send(
@@ -187,6 +220,16 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
       throw classify(error);
     }
   }
+}
+
+/** An InfluxQL identifier in double quotes. */
+export function quoteName(name: string): string {
+  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** An InfluxQL string literal in single quotes. */
+export function quoteString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 /** Sorts a client failure into "try later" or "refused", keeping InfluxDB's own message. */

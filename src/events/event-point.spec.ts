@@ -1,0 +1,139 @@
+import { eventToPoint, ParsedEvent, tagRule, tagText } from './event-point';
+import { Refusal } from './refusal';
+
+function refusalOf(run: () => unknown): Refusal {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof Refusal) return error;
+    throw error;
+  }
+  throw new Error('expected a Refusal');
+}
+
+describe(tagText.name, () => {
+  it.each<[string | number | boolean, string]>([
+    [true, 'True'],
+    [false, 'False'],
+    [1814, '1814'],
+    [-3, '-3'],
+    [1.5, '1.5'],
+    ['web', 'web'],
+    ['true', 'true'],
+    ['', ''],
+  ])('writes %j as %j, as Python’s str() did', (value, expected) => {
+    expect(tagText(value)).toBe(expected);
+  });
+});
+
+describe(tagRule.name, () => {
+  it.each(['web', 'a b,c=d', 'C:\\dir\\file', 'ünïcode ✓', ''])('accepts %j', (value) => {
+    expect(tagRule(value)).toBeUndefined();
+  });
+
+  it.each(['a\nb', 'a\rb', 'a\tb', '\u0000', 'x\u001f', 'x\u007f'])(
+    'refuses the control character in %j',
+    (value) => {
+      expect(tagRule(value)).toBe('must not contain control characters');
+    },
+  );
+
+  it.each(['a\\', '\\'])('refuses %j, which ends with a backslash', (value) => {
+    expect(tagRule(value)).toBe('must not end with a backslash');
+  });
+});
+
+describe(eventToPoint.name, () => {
+  const parsed = (values: ParsedEvent['values']): ParsedEvent => ({
+    eventId: 'id-1',
+    event: 'click',
+    values: [['event', 'click'], ['uid', 'u-1'], ...values, ['event_id', 'id-1']],
+  });
+
+  it('tags the event name only, and makes everything else a field', () => {
+    expect(
+      eventToPoint(
+        parsed([
+          ['page', '/home'],
+          ['count', 2],
+          ['ok', true],
+        ]),
+        'analytics',
+        new Set(),
+      ),
+    ).toEqual({
+      measurement: 'analytics',
+      tags: [['event', 'click']],
+      fields: [
+        ['uid', 'u-1'],
+        ['page', '/home'],
+        ['count', 2],
+        ['ok', true],
+        ['event_id', 'id-1'],
+      ],
+    });
+  });
+
+  it('makes the EVENT_TAGS keys tags, stringified the way the original did', () => {
+    expect(
+      eventToPoint(
+        parsed([
+          ['host', 'web-1'],
+          ['build', 1814],
+          ['beta', true],
+          ['page', '/home'],
+        ]),
+        'events',
+        new Set(['host', 'build', 'beta', 'absent']),
+      ),
+    ).toEqual({
+      measurement: 'events',
+      tags: [
+        ['event', 'click'],
+        ['host', 'web-1'],
+        ['build', '1814'],
+        ['beta', 'True'],
+      ],
+      fields: [
+        ['uid', 'u-1'],
+        ['page', '/home'],
+        ['event_id', 'id-1'],
+      ],
+    });
+  });
+
+  it('leaves out a tag whose value is empty, which InfluxDB cannot store', () => {
+    expect(eventToPoint(parsed([['host', '']]), 'analytics', new Set(['host']))).toEqual({
+      measurement: 'analytics',
+      tags: [['event', 'click']],
+      fields: [
+        ['uid', 'u-1'],
+        ['event_id', 'id-1'],
+      ],
+    });
+  });
+
+  it.each([
+    ['a\nb', 'must not contain control characters'],
+    ['a\\', 'must not end with a backslash'],
+  ])('refuses the tag value %j, pointing at EVENT_TAGS', (value, rule) => {
+    const refusal = refusalOf(() =>
+      eventToPoint(parsed([['host', value]]), 'analytics', new Set(['host'])),
+    );
+    expect(refusal.getStatus()).toBe(400);
+    expect(refusal.getResponse()).toStrictEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: `host: ${rule} (a tag, see EVENT_TAGS)`,
+      key: 'host',
+      rule: `${rule} (a tag, see EVENT_TAGS)`,
+    });
+  });
+
+  it('accepts the same value when the key is a field', () => {
+    expect(eventToPoint(parsed([['host', 'a\\']]), 'analytics', new Set()).fields).toContainEqual([
+      'host',
+      'a\\',
+    ]);
+  });
+});

@@ -1,0 +1,63 @@
+import { ConfigError } from '../env';
+import { parseHttpConfig } from './http.config';
+
+function configErrorOf(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe(parseHttpConfig.name, () => {
+  it('defaults to the original port on every interface, 1 MiB bodies, info logs (CONTRACT §8)', () => {
+    expect(parseHttpConfig({})).toEqual({
+      port: 20080,
+      host: '0.0.0.0',
+      maxBodyBytes: 1_048_576,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    expect(
+      parseHttpConfig({
+        PORT: '8080',
+        HOST: ' 127.0.0.1 ',
+        MAX_BODY_BYTES: '65536',
+        LOG_LEVEL: 'DEBUG',
+      }),
+    ).toEqual({ port: 8080, host: '127.0.0.1', maxBodyBytes: 65_536, logLevel: 'debug' });
+  });
+
+  it.each(['0', '65535'])('accepts PORT=%s', (raw) => {
+    expect(parseHttpConfig({ PORT: raw }).port).toBe(Number(raw));
+  });
+
+  it.each(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])(
+    'accepts LOG_LEVEL=%s',
+    (level) => {
+      expect(parseHttpConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+    },
+  );
+
+  it.each([
+    ['PORT', '65536', 'PORT must be between 0 and 65535'],
+    ['PORT', 'http', 'PORT must be a whole number'],
+    ['PORT', '-1', 'PORT must be a whole number'],
+    ['MAX_BODY_BYTES', '63', 'MAX_BODY_BYTES must be between 64 and 1073741824'],
+    ['MAX_BODY_BYTES', '1073741825', 'MAX_BODY_BYTES must be between 64 and 1073741824'],
+    ['MAX_BODY_BYTES', '1mb', 'MAX_BODY_BYTES must be a whole number'],
+    [
+      'LOG_LEVEL',
+      'verbose',
+      'LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent',
+    ],
+  ])('refuses %s=%j, naming the variable and the rule but not the value', (name, raw, message) => {
+    const error = configErrorOf(() => parseHttpConfig({ [name]: raw }));
+    expect(error.message).toBe(message);
+    expect(error.message).not.toContain(raw);
+  });
+});

@@ -1,0 +1,160 @@
+import { toLine, TypedField, TypedPoint } from './line-protocol';
+
+// Every expected line below is written by hand from the InfluxDB line protocol reference:
+//   measurement: escape comma and space
+//   tag keys, tag values, field keys: escape comma, equals sign and space
+//   string field values: double-quoted, escape double quote and backslash
+//   integers end in `i`, floats are bare numbers, booleans are true/false
+//   the timestamp is an integer count of nanoseconds
+
+const TIME = 1_700_000_000_123_456_789n;
+
+function point(overrides: Partial<TypedPoint>): TypedPoint {
+  return {
+    measurement: 'analytics',
+    tags: [],
+    fields: [{ key: 'value', type: 'float', value: 1.5 }],
+    time: TIME,
+    ...overrides,
+  };
+}
+
+function field(type: TypedField['type'], value: TypedField['value'], key = 'f'): TypedField {
+  return { key, type, value };
+}
+
+describe(toLine.name, () => {
+  it('writes measurement, tags, fields and the nanosecond timestamp', () => {
+    expect(
+      toLine({
+        measurement: 'analytics',
+        tags: [['event', 'click']],
+        fields: [
+          { key: 'uid', type: 'string', value: 'u-1' },
+          { key: 'event_id', type: 'string', value: 'entry_0a' },
+          { key: 'count', type: 'float', value: 3 },
+        ],
+        time: TIME,
+      }),
+    ).toBe('analytics,event=click uid="u-1",event_id="entry_0a",count=3 1700000000123456789');
+  });
+
+  it('writes a point without tags', () => {
+    expect(toLine(point({}))).toBe('analytics value=1.5 1700000000123456789');
+  });
+
+  it('keeps timestamps beyond 2^53 exact', () => {
+    expect(toLine(point({ time: 9_007_199_254_740_993_001n }))).toBe(
+      'analytics value=1.5 9007199254740993001',
+    );
+  });
+
+  describe('measurement', () => {
+    it.each([
+      ['my table', 'my\\ table'],
+      ['a,b', 'a\\,b'],
+      ['a=b', 'a=b'],
+      ['a"b', 'a"b'],
+      ['app.events-v2_1', 'app.events-v2_1'],
+    ])('writes %j as %j', (measurement, expected) => {
+      expect(toLine(point({ measurement }))).toBe(`${expected} value=1.5 1700000000123456789`);
+    });
+  });
+
+  describe('tags', () => {
+    it('sorts tags by key, byte order (upper case before lower case)', () => {
+      expect(
+        toLine(
+          point({
+            tags: [
+              ['region', 'eu'],
+              ['event', 'click'],
+              ['Host', 'h1'],
+              ['app', 'web'],
+            ],
+          }),
+        ),
+      ).toBe('analytics,Host=h1,app=web,event=click,region=eu value=1.5 1700000000123456789');
+    });
+
+    it('does not reorder the caller’s array', () => {
+      const tags: Array<[string, string]> = [
+        ['b', '2'],
+        ['a', '1'],
+      ];
+      toLine(point({ tags }));
+      expect(tags).toEqual([
+        ['b', '2'],
+        ['a', '1'],
+      ]);
+    });
+
+    it.each([
+      ['a b', 'x', 'a\\ b=x'],
+      ['a,b', 'x', 'a\\,b=x'],
+      ['a=b', 'x', 'a\\=b=x'],
+      ['k', 'x y', 'k=x\\ y'],
+      ['k', 'x,y', 'k=x\\,y'],
+      ['k', 'x=y', 'k=x\\=y'],
+      ['k', 'say "hi"', 'k=say\\ "hi"'],
+      ['k', 'C:\\dir\\file', 'k=C:\\dir\\file'],
+      ['k', 'True', 'k=True'],
+    ])('writes the tag %j=%j as %j', (key, value, expected) => {
+      expect(toLine(point({ tags: [[key, value]] }))).toBe(
+        `analytics,${expected} value=1.5 1700000000123456789`,
+      );
+    });
+  });
+
+  describe('field keys', () => {
+    it.each([
+      ['my field', 'my\\ field'],
+      ['a,b', 'a\\,b'],
+      ['a=b', 'a\\=b'],
+      ['a"b', 'a"b'],
+    ])('writes %j as %j', (key, expected) => {
+      expect(toLine(point({ fields: [field('boolean', true, key)] }))).toBe(
+        `analytics ${expected}=true 1700000000123456789`,
+      );
+    });
+  });
+
+  describe('field values', () => {
+    it.each<[string, TypedField, string]>([
+      ['a plain string', field('string', 'hello'), 'f="hello"'],
+      ['an empty string', field('string', ''), 'f=""'],
+      ['a string with double quotes', field('string', 'say "hi"'), 'f="say \\"hi\\""'],
+      ['a string with a backslash', field('string', 'C:\\dir\\'), 'f="C:\\\\dir\\\\"'],
+      ['a string with comma, space and equals', field('string', 'a, b=c'), 'f="a, b=c"'],
+      ['a string that looks like a number', field('string', '42'), 'f="42"'],
+      ['a string that looks like a boolean', field('string', 'true'), 'f="true"'],
+      ['an integer', field('integer', 42), 'f=42i'],
+      ['a negative integer', field('integer', -7), 'f=-7i'],
+      ['integer zero', field('integer', 0), 'f=0i'],
+      ['a large integer', field('integer', 9_007_199_254_740_992), 'f=9007199254740992i'],
+      ['a whole float', field('float', 3), 'f=3'],
+      ['a fractional float', field('float', 0.25), 'f=0.25'],
+      ['a negative float', field('float', -2.5), 'f=-2.5'],
+      ['a tiny float', field('float', 1.5e-7), 'f=1.5e-7'],
+      ['a huge float', field('float', 1e21), 'f=1e+21'],
+      ['true', field('boolean', true), 'f=true'],
+      ['false', field('boolean', false), 'f=false'],
+    ])('writes %s', (_case, value, expected) => {
+      expect(toLine(point({ fields: [value] }))).toBe(`analytics ${expected} 1700000000123456789`);
+    });
+
+    it('keeps the fields in the order given, separated by commas', () => {
+      expect(
+        toLine(
+          point({
+            fields: [
+              field('string', 'x', 'z'),
+              field('integer', 1, 'a'),
+              field('boolean', false, 'm'),
+            ],
+          }),
+        ),
+      ).toBe('analytics z="x",a=1i,m=false 1700000000123456789');
+    });
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * Liveness and readiness (CONTRACT §2): `/` and `/ping` answer 200 whatever InfluxDB does, so a
+ * liveness probe never restarts a pod for a database outage; `/ready` follows InfluxDB.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { dropDatabase, freePort } from './support/influxd';
+import { REPO, startService, type RunningService } from './support/service';
+
+const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+  version: string;
+};
+
+const LIVENESS_PATHS = ['/', '/ping', '/ping/'];
+
+/** A TCP server that accepts connections and never answers: an InfluxDB that hangs. */
+async function startSilentServer(): Promise<{ url: string; stop(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Status, content type and parsed body of a request without a token. */
+async function call(method: 'GET' | 'HEAD', url: string) {
+  const response = await fetch(url, { method });
+  const text = await response.text();
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    text,
+    body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>),
+  };
+}
+
+/** The liveness body: these three keys first, more may follow (CONTRACT §2). */
+function expectLivenessBody(body: Record<string, unknown> | undefined): void {
+  expect(body).toBeDefined();
+  expect(Object.keys(body!).slice(0, 3)).toEqual(['status', 'name', 'version']);
+  expect(body).toMatchObject({ status: 'ok', name: 'stats-service', version });
+}
+
+describe('health routes against a running InfluxDB', () => {
+  let svc: RunningService;
+
+  beforeAll(async () => {
+    svc = await startService();
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    if (svc) await dropDatabase(svc.influxUrl, svc.database);
+  });
+
+  it.each(LIVENESS_PATHS)('GET %s answers 200 with status, name and version', async (path) => {
+    const reply = await call('GET', `${svc.url}${path}`);
+
+    expect(reply.status).toBe(200);
+    expect(reply.contentType).toMatch(/^application\/json/);
+    expectLivenessBody(reply.body);
+  });
+
+  it.each(LIVENESS_PATHS)('HEAD %s answers 200 with no body', async (path) => {
+    const reply = await call('HEAD', `${svc.url}${path}`);
+
+    expect(reply.status).toBe(200);
+    expect(reply.contentType).toMatch(/^application\/json/);
+    expect(reply.text).toBe('');
+  });
+
+  it.each(['/ready', '/ready/'])('GET %s answers 200 with the influxdb check up', async (path) => {
+    const reply = await call('GET', `${svc.url}${path}`);
+
+    expect(reply.status).toBe(200);
+    expect(reply.contentType).toMatch(/^application\/json/);
+    const check = { status: 'up', mode: 'v1' };
+    expect(reply.body).toEqual({
+      status: 'ok',
+      info: { influxdb: check },
+      error: {},
+      details: { influxdb: check },
+    });
+  });
+
+  it('does not redirect a trailing slash', async () => {
+    const response = await fetch(`${svc.url}/ping/`, { redirect: 'manual' });
+    await response.text();
+
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('health routes while InfluxDB is unreachable', () => {
+  let svc: RunningService;
+
+  beforeAll(async () => {
+    // A port nothing listens on: connections are refused at once.
+    svc = await startService({ INFLUX_URL: `http://127.0.0.1:${await freePort()}` });
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+  });
+
+  it.each(LIVENESS_PATHS)('GET %s still answers 200 (liveness)', async (path) => {
+    const reply = await call('GET', `${svc.url}${path}`);
+
+    expect(reply.status).toBe(200);
+    expectLivenessBody(reply.body);
+  });
+
+  it.each(LIVENESS_PATHS)('HEAD %s still answers 200 (liveness)', async (path) => {
+    const reply = await call('HEAD', `${svc.url}${path}`);
+
+    expect(reply.status).toBe(200);
+  });
+
+  it.each(['/ready', '/ready/'])(
+    'GET %s answers 503 with the influxdb check down',
+    async (path) => {
+      const reply = await call('GET', `${svc.url}${path}`);
+
+      expect(reply.status).toBe(503);
+      expect(reply.contentType).toMatch(/^application\/json/);
+      const check = { status: 'down', mode: 'v1', message: expect.any(String) as unknown };
+      expect(reply.body).toEqual({
+        status: 'error',
+        info: {},
+        error: { influxdb: check },
+        details: { influxdb: check },
+      });
+    },
+  );
+});
+
+describe('health routes while InfluxDB accepts connections but never answers', () => {
+  let silent: Awaited<ReturnType<typeof startSilentServer>>;
+  let svc: RunningService;
+
+  beforeAll(async () => {
+    silent = await startSilentServer();
+    svc = await startService({ INFLUX_URL: silent.url, INFLUX_TIMEOUT_MS: '1000' });
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    await silent?.stop();
+  });
+
+  it('GET /ping answers 200 at once', async () => {
+    const started = Date.now();
+    const reply = await call('GET', `${svc.url}/ping`);
+
+    expect(reply.status).toBe(200);
+    expectLivenessBody(reply.body);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it('GET /ready answers 503 within a few seconds, not when the client gives up', async () => {
+    const started = Date.now();
+    const reply = await call('GET', `${svc.url}/ready`);
+
+    expect(reply.status).toBe(503);
+    expect(reply.body).toMatchObject({
+      status: 'error',
+      error: { influxdb: { status: 'down', mode: 'v1' } },
+    });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});

@@ -1,0 +1,252 @@
+/**
+ * The v2 write path (CONTRACT §8: INFLUX_TOKEN + INFLUX_BUCKET select `/api/v2/write`).
+ *
+ * No InfluxDB 2 server can be installed here (Debian ships InfluxDB 1.6 only), so these tests run
+ * the service against test/support/v2-proxy.ts: it maps `POST /api/v2/write?org=&bucket=` to the
+ * real influxd's `POST /write?db=`, forwards `/query`, and checks `Authorization: Token <token>`
+ * on both. InfluxDB 1.6 has no buckets: the bucket is a database the test creates first.
+ * What was stored is always read from the real influxd directly, not through the service.
+ */
+import { randomBytes } from 'node:crypto';
+import { createDatabase, dropDatabase, influxQuery, writeLines } from './support/influxd';
+import { get, post, startService, type RunningService } from './support/service';
+import { startV2Proxy, type V2Proxy } from './support/v2-proxy';
+
+const TOKEN = `v2-e2e-token-${randomBytes(8).toString('hex')}`;
+const ORG = 'stats-org';
+
+function influxUrl(): string {
+  const url = process.env.INFLUX_URL;
+  if (!url) throw new Error('INFLUX_URL is not set: run the e2e project through jest');
+  return url;
+}
+
+function unique(prefix: string): string {
+  return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * The service in v2 mode: INFLUX_API unset, token, org and bucket set, INFLUX_DATABASE unset.
+ */
+function startV2Service(proxy: V2Proxy, bucket: string, token = TOKEN) {
+  return startService({
+    INFLUX_URL: proxy.url,
+    INFLUX_TOKEN: token,
+    INFLUX_ORG: ORG,
+    INFLUX_BUCKET: bucket,
+    // startService picks a database of its own; blank is unset, so reads use the bucket's name.
+    INFLUX_DATABASE: '',
+  });
+}
+
+describe('InfluxDB v2 write API (through the 1.x proxy)', () => {
+  let proxy: V2Proxy;
+  let bucket: string;
+  let svc: RunningService;
+
+  const stored = (marker: string) =>
+    influxQuery(
+      influxUrl(),
+      bucket,
+      `SELECT * FROM "analytics" WHERE "marker" = '${marker}'`,
+      'ns',
+    );
+
+  beforeAll(async () => {
+    bucket = unique('v2bucket');
+    await createDatabase(influxUrl(), bucket);
+    proxy = await startV2Proxy({ influxUrl: influxUrl(), token: TOKEN, org: ORG });
+    svc = await startV2Service(proxy, bucket);
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    await proxy?.stop();
+    if (bucket) await dropDatabase(influxUrl(), bucket);
+  });
+
+  it('reports v2 mode as ready', async () => {
+    const reply = await get(`${svc.url}/ready`, {});
+
+    expect(reply).toMatchObject({
+      status: 200,
+      body: { status: 'ok', info: { influxdb: { status: 'up', mode: 'v2' } } },
+    });
+  });
+
+  it('stores an event through /api/v2/write and answers its id', async () => {
+    const marker = unique('stored');
+    const writesBefore = proxy.writes;
+
+    const reply = await post(`${svc.url}/log/event`, {
+      event: 'v2_event',
+      uid: 'u1',
+      marker,
+      count: 3,
+      ok: true,
+    });
+
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatch(/^entry_[0-9a-f]{32}$/);
+    expect(proxy.writes).toBe(writesBefore + 1);
+    await expect(stored(marker)).resolves.toEqual([
+      {
+        time: expect.any(Number) as unknown,
+        event: 'v2_event',
+        event_id: reply.body,
+        uid: 'u1',
+        marker,
+        count: 3,
+        ok: true,
+      },
+    ]);
+  });
+
+  it('reads the event back through /query with the Token header', async () => {
+    const marker = unique('read');
+    const posted = await post(`${svc.url}/log/event`, { event: 'v2_read', uid: 'u2', marker });
+    expect(posted.status).toBe(200);
+
+    const reply = await get(`${svc.url}/log/event/${posted.body as string}`);
+
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/) as unknown,
+      event: 'v2_read',
+      event_id: posted.body,
+      uid: 'u2',
+      marker,
+    });
+  });
+
+  it('refuses a type conflict it knows of with 400, and writes nothing', async () => {
+    const field = unique('n');
+    const first = await post(`${svc.url}/log/event`, {
+      event: 'v2_conflict',
+      uid: 'u',
+      [field]: 1.5,
+    });
+    expect(first.status).toBe(200);
+    const marker = unique('conflict');
+    const writesBefore = proxy.writes;
+
+    const reply = await post(`${svc.url}/log/event`, {
+      event: 'v2_conflict',
+      uid: 'u',
+      marker,
+      [field]: 'text',
+    });
+
+    const rule =
+      `field type conflict: "${field}" of measurement "analytics" is stored as float, ` +
+      'this value is string';
+    expect(reply.status).toBe(400);
+    expect(reply.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: `${field}: ${rule}`,
+      key: field,
+      rule,
+      stored: 'float',
+      incoming: 'string',
+    });
+    expect(proxy.writes).toBe(writesBefore);
+    await expect(stored(marker)).resolves.toEqual([]);
+  });
+
+  it('answers 400 when InfluxDB reports a conflict the service did not know of', async () => {
+    // Load the measurement's field types, then let another writer create a string field.
+    const warm = await post(`${svc.url}/log/event`, { event: 'v2_other', uid: 'u' });
+    expect(warm.status).toBe(200);
+    const field = unique('late');
+    await writeLines(influxUrl(), bucket, `analytics,event=other_writer ${field}="text"`);
+    const marker = unique('late');
+
+    const reply = await post(`${svc.url}/log/event`, {
+      event: 'v2_late',
+      uid: 'u',
+      marker,
+      [field]: 2.5,
+    });
+
+    expect(reply.status).toBe(400);
+    expect(reply.body).toMatchObject({
+      statusCode: 400,
+      error: 'Bad Request',
+      key: field,
+      stored: 'string',
+      incoming: 'float',
+    });
+    await expect(stored(marker)).resolves.toEqual([]);
+  });
+
+  it('stores the next event after a refused write (nothing is left in the write buffer)', async () => {
+    const field = unique('again');
+    await writeLines(influxUrl(), bucket, `analytics,event=other_writer ${field}=true`);
+    const refused = await post(`${svc.url}/log/event`, {
+      event: 'v2_refused',
+      uid: 'u',
+      [field]: 'text',
+    });
+    expect(refused.status).toBe(400);
+    const marker = unique('after');
+
+    const reply = await post(`${svc.url}/log/event`, { event: 'v2_after', uid: 'u', marker });
+
+    expect(reply.status).toBe(200);
+    const rows = await stored(marker);
+    expect(rows).toEqual([expect.objectContaining({ event_id: reply.body, marker })]);
+    await expect(
+      influxQuery(
+        influxUrl(),
+        bucket,
+        `SELECT count("${field}") FROM "analytics" WHERE "event" = 'v2_refused'`,
+      ),
+    ).resolves.toEqual([]);
+  });
+});
+
+describe('InfluxDB v2 write API with a wrong INFLUX_TOKEN', () => {
+  let proxy: V2Proxy;
+  let bucket: string;
+  let svc: RunningService;
+
+  beforeAll(async () => {
+    bucket = unique('v2wrong');
+    await createDatabase(influxUrl(), bucket);
+    proxy = await startV2Proxy({ influxUrl: influxUrl(), token: TOKEN, org: ORG });
+    svc = await startV2Service(proxy, bucket, `${TOKEN}-wrong`);
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    await proxy?.stop();
+    if (bucket) await dropDatabase(influxUrl(), bucket);
+  });
+
+  it('answers 503 with Retry-After (our credentials are wrong: an outage) and stores nothing', async () => {
+    const marker = unique('wrong');
+
+    const reply = await post(`${svc.url}/log/event`, { event: 'v2_wrong', uid: 'u', marker });
+
+    expect(reply.status).toBe(503);
+    expect(reply.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(reply.body).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'InfluxDB is unavailable; nothing was stored, try again later',
+      retryAfter: Number(reply.headers.get('retry-after')),
+    });
+    expect(proxy.writes).toBe(0);
+    await expect(
+      influxQuery(influxUrl(), bucket, `SELECT * FROM "analytics" WHERE "marker" = '${marker}'`),
+    ).resolves.toEqual([]);
+  });
+
+  it('does not tell the client the token', async () => {
+    const reply = await post(`${svc.url}/log/event`, { event: 'v2_wrong', uid: 'u' });
+
+    expect(reply.status).toBe(503);
+    expect(JSON.stringify(reply.body)).not.toContain(TOKEN);
+  });
+});
