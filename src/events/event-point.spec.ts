@@ -1,4 +1,4 @@
-import { eventToPoint, ParsedEvent, tagRule, tagText } from './event-point';
+import { eventToPoint, oversizedTag, ParsedEvent, tagRule, tagText } from './event-point';
 import { Refusal } from './refusal';
 
 function refusalOf(run: () => unknown): Refusal {
@@ -135,5 +135,26 @@ describe(eventToPoint.name, () => {
       'host',
       'a\\',
     ]);
+  });
+});
+
+describe(oversizedTag.name, () => {
+  it('accepts a series key of exactly 65535 bytes and blames the longest tag past it', () => {
+    // "m" + ",event=" + value: 1 + 1 + 5 + 1 + value bytes
+    const fits = 'a'.repeat(65_535 - 8);
+    expect(oversizedTag('m', [['event', fits]])).toBeUndefined();
+    expect(oversizedTag('m', [['event', `${fits}a`]])).toBe('event');
+    expect(
+      oversizedTag('m', [
+        ['a', 'x'],
+        ['event', `${fits}a`],
+      ]),
+    ).toBe('event');
+  });
+
+  it('counts characters line protocol escapes twice', () => {
+    const value = ' '.repeat(32_764); // written as 65528 bytes: "m,event=" makes 65536
+    expect(oversizedTag('m', [['event', value]])).toBe('event');
+    expect(oversizedTag('m', [['event', value.slice(1)]])).toBeUndefined();
   });
 });

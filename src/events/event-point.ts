@@ -23,6 +23,29 @@ export function tagRule(value: string): string | undefined {
   return undefined;
 }
 
+/** InfluxDB refuses a point whose series key (measurement and tags, escaped) is longer. */
+const MAX_SERIES_KEY_BYTES = 65_535;
+export const SERIES_KEY_RULE = `makes the series key (measurement and tags) longer than ${MAX_SERIES_KEY_BYTES} bytes, InfluxDB's limit`;
+
+/**
+ * The tag to blame (the longest) when the series key would pass InfluxDB's limit, else
+ * undefined. Escaped characters are counted twice, as line protocol writes them.
+ */
+export function oversizedTag(
+  measurement: string,
+  tags: Array<[string, string]>,
+): string | undefined {
+  const bytes = (text: string) => Buffer.byteLength(text) + (text.match(/[ ,=\\]/g)?.length ?? 0);
+  let total = bytes(measurement);
+  let longest: [string, number] = ['', -1];
+  for (const [key, value] of tags) {
+    const size = bytes(key) + bytes(value) + 2;
+    total += size;
+    if (size > longest[1]) longest = [key, size];
+  }
+  return total > MAX_SERIES_KEY_BYTES ? longest[0] : undefined;
+}
+
 /** Tag values are strings, written the way the original (Python's `str`) wrote them. */
 export function tagText(value: string | number | boolean): string {
   if (typeof value === 'boolean') return value ? 'True' : 'False';
@@ -54,5 +77,7 @@ export function eventToPoint(
       fields.push(entry);
     }
   }
+  const oversized = oversizedTag(measurement, tags);
+  if (oversized !== undefined) throw new Refusal(oversized, SERIES_KEY_RULE);
   return { measurement, tags, fields };
 }

@@ -1,7 +1,7 @@
 import { IsObject, IsOptional, IsString, Matches, validateSync } from 'class-validator';
 import type { FieldInput } from '../influx/field-types.service';
 import type { Limits } from './events.config';
-import { PointData, tagRule, tagText } from './event-point';
+import { oversizedTag, PointData, SERIES_KEY_RULE, tagRule, tagText } from './event-point';
 import { Refusal } from './refusal';
 
 export const MEASUREMENT = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -72,6 +72,8 @@ export function parsePoint(element: unknown, index: number, limits: Limits): Poi
       index,
     );
   }
+  const oversized = oversizedTag(dto.measurement, tags);
+  if (oversized !== undefined) throw new Refusal(`tags.${oversized}`, SERIES_KEY_RULE, index);
   return { measurement: dto.measurement, tags, fields };
 }
 
