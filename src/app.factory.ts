@@ -18,6 +18,8 @@ export async function createApp(): Promise<NestExpressApplication> {
   app.useLogger(app.get(Logger));
   app.flushLogs();
   app.disable('x-powered-by');
+  // Express would hash every answer for an ETag; no client revalidates these answers.
+  app.set('etag', false);
   // Exit 0 after a clean shutdown instead of re-raising the signal (Kubernetes reads 143 as a
   // failure in its events).
   app.enableShutdownHooks([], { useProcessExit: true });

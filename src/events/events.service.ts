@@ -57,8 +57,7 @@ export class EventsService {
   }
 
   /**
-   * `POST /log/events`: each event stands alone. The valid ones are stored (each its own
-   * submission to the group commit, so one that InfluxDB refuses fails alone), the others are
+   * `POST /log/events`: each event stands alone. The valid ones are stored, the others are
    * reported with their index. 400 when none is valid; 503 when none could be stored because
    * InfluxDB is unavailable.
    */
@@ -89,12 +88,35 @@ export class EventsService {
       }
     }
 
-    const outcomes = await Promise.allSettled(
-      accepted.map(({ point }) => this.store([point], false)),
-    );
+    // Each event is typed on its own, so that a conflict refuses that event only.
+    const ready: Array<{ index: number; id: string; point: PointData; typed: TypedPoint }> = [];
+    for (const entry of accepted) {
+      try {
+        const [typed] = await this.typed([entry.point], false);
+        ready.push({ ...entry, typed: typed! });
+      } catch (error) {
+        if (!(error instanceof Refusal)) throw error;
+        reject(entry.index, error);
+      }
+    }
+    for (const entry of ready) entry.typed.time = this.clock.next();
+
+    // One submission for the whole batch; only if InfluxDB refuses it is each event written on
+    // its own (at the same timestamps, so what a partial write kept is overwritten, not doubled).
+    let outcomes: Array<PromiseSettledResult<void>>;
+    try {
+      await this.influx.write(ready.map((entry) => toLine(entry.typed)));
+      for (const { typed } of ready) this.fieldTypes.remember(typed.measurement, typed.fields);
+      outcomes = ready.map(() => ({ status: 'fulfilled', value: undefined }));
+    } catch (error) {
+      if (!(error instanceof InfluxRefusedError)) throw this.unavailable(error);
+      outcomes = await Promise.allSettled(
+        ready.map((entry) => this.writeTyped([entry.point], [entry.typed], false)),
+      );
+    }
     let unavailable: RetryLaterException | undefined;
     outcomes.forEach((outcome, i) => {
-      const { index, id } = accepted[i]!;
+      const { index, id } = ready[i]!;
       if (outcome.status === 'fulfilled') {
         result.event_ids[index] = id;
       } else if (outcome.reason instanceof RetryLaterException) {
@@ -157,8 +179,17 @@ export class EventsService {
    * is all or nothing (CONTRACT §5).
    */
   private async store(points: PointData[], indexed: boolean): Promise<void> {
-    let typed = await this.typed(points, indexed);
+    const typed = await this.typed(points, indexed);
     for (const point of typed) point.time = this.clock.next();
+    await this.writeTyped(points, typed, indexed);
+  }
+
+  /** The write of `store`, for points already typed and stamped. */
+  private async writeTyped(
+    points: PointData[],
+    typed: TypedPoint[],
+    indexed: boolean,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.influx.write(typed.map(toLine));
