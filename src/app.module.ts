@@ -8,6 +8,7 @@ import { HealthModule } from './health/health.module';
 import { httpConfig } from './http/http.config';
 import { requestLogging } from './http/request-logging';
 import { RetryLaterFilter } from './http/retry-later.filter';
+import { MetricsModule } from './metrics/metrics.module';
 
 @Module({
   imports: [
@@ -19,6 +20,7 @@ import { RetryLaterFilter } from './http/retry-later.filter';
     AuthModule,
     EventsModule,
     HealthModule,
+    MetricsModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: RetryLaterFilter }],
 })

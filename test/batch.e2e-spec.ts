@@ -14,7 +14,8 @@ import {
   writeLines,
   type InfluxdHandle,
 } from './support/influxd';
-import { AUTH, post, startService, type RunningService } from './support/service';
+import { AUTH, get, post, startService, type RunningService } from './support/service';
+import { waitForStored } from './support/spool';
 
 const SERVER_ID = /^entry_[0-9a-f]{32}$/;
 
@@ -618,7 +619,7 @@ describe('POST /log/events while InfluxDB is down', () => {
     await influxd?.stop();
   });
 
-  it('answers 503 with Retry-After, and nothing of the batch is stored once InfluxDB is back', async () => {
+  it('answers 202 with the same body as a 200, and every event of the batch is stored once InfluxDB is back', async () => {
     const warm = unique('warm');
     const before = expectBatch(await postEvents(svc, [{ event: 'warm', uid: 'u', batch: warm }]));
     const batch = unique('down');
@@ -629,8 +630,16 @@ describe('POST /log/events while InfluxDB is down', () => {
       reply = await postEvents(svc, [
         { event: 'down', uid: 'u0', batch },
         { event: 'down', uid: 'u1', batch, n: 1 },
+        { uid: 'no event', batch },
         { event: 'down', uid: 'u2', batch },
       ]);
+      // While InfluxDB is down the events are readable from the spool.
+      const [first] = (reply.body as BatchBody).event_ids;
+      const read = await get(`${svc.url}/log/event/${first!}`);
+      expect({ status: read.status, header: read.headers.get('x-event-status') }).toEqual({
+        status: 200,
+        header: 'queued',
+      });
     } finally {
       await influxd.up();
     }
@@ -638,13 +647,38 @@ describe('POST /log/events while InfluxDB is down', () => {
     expect({
       status: reply.status,
       retryAfter: reply.headers.get('retry-after'),
+      contentType: reply.headers.get('content-type'),
       body: reply.body,
     }).toEqual({
-      status: 503,
-      retryAfter: expect.stringMatching(/^[1-9]\d*$/) as unknown,
-      body: expect.objectContaining({ statusCode: 503 }) as unknown,
+      status: 202,
+      retryAfter: null,
+      contentType: expect.stringMatching(/^application\/json/) as unknown,
+      body: {
+        event_ids: [
+          expect.stringMatching(SERVER_ID) as unknown,
+          expect.stringMatching(SERVER_ID) as unknown,
+          null,
+          expect.stringMatching(SERVER_ID) as unknown,
+        ],
+        rejected: [
+          { index: 2, reason: expect.stringMatching(/^event: .*non-empty string/) as unknown },
+        ],
+      },
     });
-    await expect(storedIds(svc, batch)).resolves.toEqual([]);
+    const acknowledged = sorted((reply.body as BatchBody).event_ids);
+    expect(new Set(acknowledged).size).toBe(3);
+    await expect(waitForStored(svc.influxUrl, svc.database, acknowledged)).resolves.toEqual(
+      acknowledged,
+    );
+    // Exactly the accepted ones, once each; the refused one is not stored.
+    await expect(storedIds(svc, batch)).resolves.toEqual(acknowledged);
+    await expect(
+      query(svc, `SELECT "uid", "n" FROM "analytics" WHERE "batch" = '${batch}'`),
+    ).resolves.toEqual([
+      { time: expect.any(String) as unknown, uid: 'u0', n: null },
+      { time: expect.any(String) as unknown, uid: 'u1', n: 1 },
+      { time: expect.any(String) as unknown, uid: 'u2', n: null },
+    ]);
     await expect(storedIds(svc, warm)).resolves.toEqual(sorted(before.event_ids));
   });
 });

@@ -13,6 +13,7 @@ import {
   type InfluxdHandle,
 } from './support/influxd';
 import { AUTH, post, startService, type RunningService } from './support/service';
+import { waitForStored } from './support/spool';
 
 const SERVER_ID = /^entry_[0-9a-f]{32}$/;
 
@@ -583,24 +584,43 @@ describe('POST /log/event field types after InfluxDB was unavailable', () => {
     await influxd?.stop();
   });
 
-  // Regression: a type cached before a failed (503) write once refused valid events for up to a
-  // minute; types are now remembered only after InfluxDB stored them.
-  it('accepts a number for a field whose only string value was never stored (503)', async () => {
+  // Regression: a type cached before a failed write once refused valid events for up to a
+  // minute; types are remembered only after InfluxDB stored them. Since the spool, an event that
+  // InfluxDB could not take is acknowledged (202) and stored later, and then its type holds.
+  it('stores a string field spooled while InfluxDB was down (202), and only then refuses a number for it', async () => {
     await accepted(svc, { event: 'warm', uid: 'u' });
     await influxd.down();
-    const during = await post(`${svc.url}/log/event`, { event: 'down', uid: 'u', x: 'text' });
-    await influxd.up();
+    let during: Awaited<ReturnType<typeof post>>;
+    try {
+      during = await post(`${svc.url}/log/event`, { event: 'down', uid: 'u', x: 'text' });
+    } finally {
+      await influxd.up();
+    }
 
-    expect(during.status).toBe(503);
-    // InfluxDB holds no field x at all: nothing can conflict with a number.
-    expect(Object.keys(await fieldTypes(svc))).not.toContain('x');
-    const after = await post(`${svc.url}/log/event`, { event: 'up', uid: 'u', x: 5 });
-
-    expect({ status: after.status, body: after.body }).toEqual({
-      status: 200,
+    expect({
+      status: during.status,
+      retryAfter: during.headers.get('retry-after'),
+      body: during.body,
+    }).toEqual({
+      status: 202,
+      retryAfter: null,
       body: expect.stringMatching(SERVER_ID) as unknown,
     });
-    await expect(fieldTypes(svc)).resolves.toMatchObject({ x: 'float' });
+    const id = during.body as string;
+    await waitForStored(svc.influxUrl, svc.database, [id]);
+    await expect(storedEvent(svc, id)).resolves.toEqual({
+      time: expect.any(String) as unknown,
+      event: 'down',
+      event_id: id,
+      uid: 'u',
+      x: 'text',
+    });
+    await expect(fieldTypes(svc)).resolves.toMatchObject({ x: 'string' });
+
+    const after = await post(`${svc.url}/log/event`, { event: 'up', uid: 'u', x: 5 });
+
+    expect(after).toMatchObject({ status: 400, body: conflict('x', 'string', 'float') });
+    await expect(countEvents(svc, `"event" = 'up'`)).resolves.toBe(0);
   });
 });
 

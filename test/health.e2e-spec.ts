@@ -1,6 +1,7 @@
 /**
  * Liveness and readiness (CONTRACT §2): `/` and `/ping` answer 200 whatever InfluxDB does, so a
- * liveness probe never restarts a pod for a database outage; `/ready` follows InfluxDB.
+ * liveness probe never restarts a pod for a database outage; `/ready` has three checks (shutdown,
+ * influxdb, spool) and follows InfluxDB here (the spool check: spool.e2e-spec.ts).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -13,6 +14,9 @@ const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'))
 };
 
 const LIVENESS_PATHS = ['/', '/ping', '/ping/'];
+
+/** The spool check of /ready with nothing spooled (SPOOL_MAX_BYTES at its default, 1 GiB). */
+const EMPTY_SPOOL = { status: 'up', bytes: 0, records: 0, maxBytes: 1024 ** 3 };
 
 /** A TCP server that accepts connections and never answers: an InfluxDB that hangs. */
 async function startSilentServer(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -81,18 +85,17 @@ describe('health routes against a running InfluxDB', () => {
     expect(reply.text).toBe('');
   });
 
-  it.each(['/ready', '/ready/'])('GET %s answers 200 with the influxdb check up', async (path) => {
+  it.each(['/ready', '/ready/'])('GET %s answers 200 with every check up', async (path) => {
     const reply = await call('GET', `${svc.url}${path}`);
 
     expect(reply.status).toBe(200);
     expect(reply.contentType).toMatch(/^application\/json/);
-    const check = { status: 'up', mode: 'v1' };
-    expect(reply.body).toEqual({
-      status: 'ok',
-      info: { influxdb: check },
-      error: {},
-      details: { influxdb: check },
-    });
+    const checks = {
+      shutdown: { status: 'up' },
+      influxdb: { status: 'up', mode: 'v1' },
+      spool: EMPTY_SPOOL,
+    };
+    expect(reply.body).toEqual({ status: 'ok', info: checks, error: {}, details: checks });
   });
 
   it('does not redirect a trailing slash', async () => {
@@ -129,18 +132,23 @@ describe('health routes while InfluxDB is unreachable', () => {
   });
 
   it.each(['/ready', '/ready/'])(
-    'GET %s answers 503 with the influxdb check down',
+    'GET %s answers 503 with the influxdb check down and the others up',
     async (path) => {
       const reply = await call('GET', `${svc.url}${path}`);
 
       expect(reply.status).toBe(503);
       expect(reply.contentType).toMatch(/^application\/json/);
-      const check = { status: 'down', mode: 'v1', message: expect.any(String) as unknown };
+      const influxdb = {
+        status: 'down',
+        mode: 'v1',
+        message: expect.stringMatching(/^InfluxDB unreachable: .*ECONNREFUSED/) as unknown,
+      };
+      const up = { shutdown: { status: 'up' }, spool: EMPTY_SPOOL };
       expect(reply.body).toEqual({
         status: 'error',
-        info: {},
-        error: { influxdb: check },
-        details: { influxdb: check },
+        info: up,
+        error: { influxdb },
+        details: { shutdown: up.shutdown, influxdb, spool: up.spool },
       });
     },
   );

@@ -8,8 +8,13 @@
  * What was stored is always read from the real influxd directly, not through the service.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createDatabase, dropDatabase, influxQuery, writeLines } from './support/influxd';
 import { get, post, startService, type RunningService } from './support/service';
+import { waitForStored } from './support/spool';
 import { startV2Proxy, type V2Proxy } from './support/v2-proxy';
 
 const TOKEN = `v2-e2e-token-${randomBytes(8).toString('hex')}`;
@@ -28,7 +33,12 @@ function unique(prefix: string): string {
 /**
  * The service in v2 mode: INFLUX_API unset, token, org and bucket set, INFLUX_DATABASE unset.
  */
-function startV2Service(proxy: V2Proxy, bucket: string, token = TOKEN) {
+function startV2Service(
+  proxy: V2Proxy,
+  bucket: string,
+  token = TOKEN,
+  env: Record<string, string> = {},
+) {
   return startService({
     INFLUX_URL: proxy.url,
     INFLUX_TOKEN: token,
@@ -36,6 +46,7 @@ function startV2Service(proxy: V2Proxy, bucket: string, token = TOKEN) {
     INFLUX_BUCKET: bucket,
     // startService picks a database of its own; blank is unset, so reads use the bucket's name.
     INFLUX_DATABASE: '',
+    ...env,
   });
 }
 
@@ -110,7 +121,9 @@ describe('InfluxDB v2 write API (through the 1.x proxy)', () => {
     const reply = await get(`${svc.url}/log/event/${posted.body as string}`);
 
     expect(reply.status).toBe(200);
+    expect(reply.headers.get('x-event-status')).toBe('stored');
     expect(reply.body).toEqual({
+      status: 'stored',
       time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/) as unknown,
       event: 'v2_read',
       event_id: posted.body,
@@ -209,44 +222,84 @@ describe('InfluxDB v2 write API (through the 1.x proxy)', () => {
 describe('InfluxDB v2 write API with a wrong INFLUX_TOKEN', () => {
   let proxy: V2Proxy;
   let bucket: string;
-  let svc: RunningService;
+  let spoolDir: string;
+  let svc: RunningService | undefined;
+  /** Ids answered 202: each must be in InfluxDB once a service with the right token drains. */
+  const acknowledged: string[] = [];
 
   beforeAll(async () => {
     bucket = unique('v2wrong');
     await createDatabase(influxUrl(), bucket);
     proxy = await startV2Proxy({ influxUrl: influxUrl(), token: TOKEN, org: ORG });
-    svc = await startV2Service(proxy, bucket, `${TOKEN}-wrong`);
+    spoolDir = mkdtempSync(join(tmpdir(), 'stats-spool-v2-'));
+    svc = await startV2Service(proxy, bucket, `${TOKEN}-wrong`, { SPOOL_DIR: spoolDir });
   });
 
   afterAll(async () => {
     await svc?.close();
     await proxy?.stop();
     if (bucket) await dropDatabase(influxUrl(), bucket);
+    if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
   });
 
-  it('answers 503 with Retry-After (our credentials are wrong: an outage) and stores nothing', async () => {
+  // 401/403 mean our credentials are wrong: an outage for the caller, not bad data. The event
+  // waits in the spool (202) until InfluxDB takes it.
+  it('answers 202 with the id, writes nothing, and serves the event as queued', async () => {
     const marker = unique('wrong');
 
-    const reply = await post(`${svc.url}/log/event`, { event: 'v2_wrong', uid: 'u', marker });
+    const reply = await post(`${svc!.url}/log/event`, { event: 'v2_wrong', uid: 'u', marker });
 
-    expect(reply.status).toBe(503);
-    expect(reply.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(reply.body).toEqual({
-      statusCode: 503,
-      error: 'Service Unavailable',
-      message: 'InfluxDB is unavailable; nothing was stored, try again later',
-      retryAfter: Number(reply.headers.get('retry-after')),
+    expect({
+      status: reply.status,
+      retryAfter: reply.headers.get('retry-after'),
+      contentType: reply.headers.get('content-type'),
+      body: reply.body,
+    }).toEqual({
+      status: 202,
+      retryAfter: null,
+      contentType: expect.stringMatching(/^application\/json/) as unknown,
+      body: expect.stringMatching(/^entry_[0-9a-f]{32}$/) as unknown,
     });
+    acknowledged.push(reply.body as string);
     expect(proxy.writes).toBe(0);
     await expect(
       influxQuery(influxUrl(), bucket, `SELECT * FROM "analytics" WHERE "marker" = '${marker}'`),
     ).resolves.toEqual([]);
+
+    const read = await get(`${svc!.url}/log/event/${reply.body as string}`);
+    expect(read.status).toBe(200);
+    expect(read.headers.get('x-event-status')).toBe('queued');
+    expect(read.body).toEqual({
+      status: 'queued',
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/) as unknown,
+      event: 'v2_wrong',
+      event_id: reply.body,
+      uid: 'u',
+      marker,
+    });
   });
 
   it('does not tell the client the token', async () => {
-    const reply = await post(`${svc.url}/log/event`, { event: 'v2_wrong', uid: 'u' });
+    const reply = await post(`${svc!.url}/log/event`, { event: 'v2_wrong', uid: 'u' });
 
-    expect(reply.status).toBe(503);
+    expect(reply.status).toBe(202);
+    acknowledged.push(reply.body as string);
     expect(JSON.stringify(reply.body)).not.toContain(TOKEN);
+    const read = await get(`${svc!.url}/log/event/${reply.body as string}`);
+    expect(read.status).toBe(200);
+    expect(JSON.stringify(read.body)).not.toContain(TOKEN);
+  });
+
+  it('stores every acknowledged event once a service on the same spool has the right token', async () => {
+    expect(acknowledged).toHaveLength(2);
+    await svc!.close();
+    svc = undefined;
+
+    svc = await startV2Service(proxy, bucket, TOKEN, { SPOOL_DIR: spoolDir });
+
+    await expect(waitForStored(influxUrl(), bucket, acknowledged)).resolves.toEqual(
+      [...acknowledged].sort(),
+    );
+    expect(proxy.writes).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * GET /log/event/{id} (CONTRACT §6): one stored event back as a flat object, against the real
- * application and a real InfluxDB.
+ * GET /log/event/{id} (CONTRACT §6): one stored event back as a flat object with `"status":
+ * "stored"` and `X-Event-Status: stored`, against the real application and a real InfluxDB.
+ * (Events still in the spool, `queued`: spool.e2e-spec.ts.)
  */
 import { dropDatabase, influxQuery } from './support/influxd';
 import { get, post, startService, type RunningService } from './support/service';
@@ -9,7 +10,7 @@ const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 
 let svc: RunningService;
 /** Ids of the events stored in beforeAll. */
-const ids = { signup: '', click: '', client: '', clientEntry: '' };
+const ids = { signup: '', click: '', client: '', clientEntry: '', ownStatus: '' };
 
 async function store(event: Record<string, unknown>): Promise<string> {
   const reply = await post(`${svc.url}/log/event`, event);
@@ -56,6 +57,7 @@ describe('GET /log/event/{id}', () => {
     ids.click = await store({ event: 'click', uid: 'u-2', page: '/home', ok: false });
     ids.client = await store({ event: 'import', uid: 'u-3', event_id: 'Batch.7:row-42' });
     ids.clientEntry = await store({ event: 'import', uid: 'u-4', event_id: 'entry_abc.def' });
+    ids.ownStatus = await store({ event: 'order', uid: 'u-5', status: 'paid' });
   });
 
   afterAll(async () => {
@@ -70,7 +72,9 @@ describe('GET /log/event/{id}', () => {
 
       expect(reply.status).toBe(200);
       expect(reply.headers.get('content-type')).toMatch(/^application\/json\b/);
+      expect(reply.headers.get('x-event-status')).toBe('stored');
       expect(reply.body).toStrictEqual({
+        status: 'stored',
         time: await storedTime(ids.signup),
         event_id: ids.signup,
         event: 'signup',
@@ -89,7 +93,9 @@ describe('GET /log/event/{id}', () => {
     const reply = await read(ids.click);
 
     expect(reply.status).toBe(200);
+    expect(reply.headers.get('x-event-status')).toBe('stored');
     expect(reply.body).toStrictEqual({
+      status: 'stored',
       time: await storedTime(ids.click),
       event_id: ids.click,
       event: 'click',
@@ -99,13 +105,31 @@ describe('GET /log/event/{id}', () => {
     });
   });
 
+  it('keeps an event\'s own "status" key in the body; X-Event-Status still says stored', async () => {
+    const reply = await read(ids.ownStatus);
+
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('x-event-status')).toBe('stored');
+    expect(reply.body).toStrictEqual({
+      time: await storedTime(ids.ownStatus),
+      event_id: ids.ownStatus,
+      event: 'order',
+      uid: 'u-5',
+      status: 'paid',
+    });
+  });
+
   it('finds a server id written in upper case', async () => {
     const upper = ids.signup.toUpperCase();
     expect(upper).toMatch(/^ENTRY_[0-9A-F]{32}$/);
 
     const reply = await read(upper);
 
-    expect(reply).toMatchObject({ status: 200, body: { event_id: ids.signup, event: 'signup' } });
+    expect(reply).toMatchObject({
+      status: 200,
+      body: { status: 'stored', event_id: ids.signup, event: 'signup' },
+    });
+    expect(reply.headers.get('x-event-status')).toBe('stored');
   });
 
   it('trims spaces around the id', async () => {
@@ -119,7 +143,9 @@ describe('GET /log/event/{id}', () => {
 
     expect(ids.client).toBe('Batch.7:row-42');
     expect(reply.status).toBe(200);
+    expect(reply.headers.get('x-event-status')).toBe('stored');
     expect(reply.body).toStrictEqual({
+      status: 'stored',
       time: await storedTime(ids.client),
       event_id: 'Batch.7:row-42',
       event: 'import',
@@ -151,6 +177,7 @@ describe('GET /log/event/{id}', () => {
 
     expect(reply.status).toBe(404);
     expect(reply.headers.get('content-type')).toMatch(/^application\/json\b/);
+    expect(reply.headers.get('x-event-status')).toBeNull();
     expect(reply.body).toEqual(notFound(id));
   });
 

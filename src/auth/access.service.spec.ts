@@ -61,6 +61,8 @@ function config(overrides: Partial<AuthConfig> = {}): AuthConfig {
     envToken: undefined,
     envSecret: undefined,
     production: false,
+    rateLimitPerSecond: 0,
+    rateLimitBurst: 0,
     ...overrides,
   };
 }

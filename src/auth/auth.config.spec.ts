@@ -15,12 +15,14 @@ function configErrorOf(run: () => unknown): ConfigError {
 }
 
 describe(parseAuthConfig.name, () => {
-  it('defaults to ./access.json outside production', () => {
+  it('defaults to ./access.json outside production, without a rate limit', () => {
     expect(parseAuthConfig({})).toEqual({
       accessJsonPath: './access.json',
       envToken: undefined,
       envSecret: undefined,
       production: false,
+      rateLimitPerSecond: 0,
+      rateLimitBurst: 0,
     });
   });
 
@@ -71,6 +73,39 @@ describe(parseAuthConfig.name, () => {
     ['Production', false],
   ])('reads NODE_ENV=%p as production: %p', (nodeEnv, expected) => {
     expect(parseAuthConfig({ NODE_ENV: nodeEnv }).production).toBe(expected);
+  });
+
+  describe('rate limit', () => {
+    it('defaults the burst to two seconds at the rate', () => {
+      expect(parseAuthConfig({ RATE_LIMIT_PER_SECOND: '5' })).toMatchObject({
+        rateLimitPerSecond: 5,
+        rateLimitBurst: 10,
+      });
+    });
+
+    it('reads RATE_LIMIT_BURST', () => {
+      expect(
+        parseAuthConfig({ RATE_LIMIT_PER_SECOND: ' 2 ', RATE_LIMIT_BURST: '3' }),
+      ).toMatchObject({ rateLimitPerSecond: 2, rateLimitBurst: 3 });
+    });
+
+    it('treats 0 and a blank value as no limit', () => {
+      expect(parseAuthConfig({ RATE_LIMIT_PER_SECOND: '0' }).rateLimitPerSecond).toBe(0);
+      expect(parseAuthConfig({ RATE_LIMIT_PER_SECOND: ' ' }).rateLimitPerSecond).toBe(0);
+    });
+
+    it.each([
+      ['RATE_LIMIT_PER_SECOND', '1.5', 'RATE_LIMIT_PER_SECOND must be a whole number'],
+      ['RATE_LIMIT_PER_SECOND', '-1', 'RATE_LIMIT_PER_SECOND must be a whole number'],
+      ['RATE_LIMIT_PER_SECOND', '1000001', 'RATE_LIMIT_PER_SECOND must be between 0 and 1000000'],
+      ['RATE_LIMIT_BURST', 'many', 'RATE_LIMIT_BURST must be a whole number'],
+      ['RATE_LIMIT_BURST', '0', 'RATE_LIMIT_BURST must be between 1 and 2000000'],
+    ])('refuses %s=%j, naming the variable and the rule', (name, raw, message) => {
+      const error = configErrorOf(() =>
+        parseAuthConfig({ RATE_LIMIT_PER_SECOND: '1', [name]: raw }),
+      );
+      expect(error.message).toBe(message);
+    });
   });
 });
 

@@ -1,10 +1,13 @@
-import { UnauthorizedException } from '@nestjs/common';
+import { HttpStatus, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RetryLaterException } from '../http/retry-later.exception';
+import { MetricsService } from '../metrics/metrics.service';
 import { AccessService } from './access.service';
+import { parseAuthConfig, type AuthConfig } from './auth.config';
 import { Public } from './public.decorator';
 import { makeToken } from './token-codec';
 import { TokenGuard } from './token.guard';
@@ -25,6 +28,8 @@ const STATSBOB = { id: USER_ID, username: 'statsbob' };
 // 2001-09-09: a real Unix time, long past.
 const EXPIRED_TOKEN = makeToken('statsbob', EXAMPLE_SECRET, { expiresAt: 1e9 });
 const UNLISTED_TOKEN = makeToken('statsbob', DEMO_SECRET);
+/** statsbob's second token, by user id. */
+const SECOND_TOKEN = makeToken(USER_ID, EXAMPLE_SECRET);
 
 class EventsController {
   post(): void {}
@@ -44,6 +49,7 @@ class MixedController {
 
 interface FakeRequest {
   headers: { authorization?: string };
+  body?: unknown;
   user?: unknown;
 }
 
@@ -57,7 +63,14 @@ class FakeResponse {
 }
 
 let dir: string;
+let access: AccessService;
 let guard: TokenGuard;
+
+/** A guard over the test's access file, with the rate limit these variables configure. */
+function guardWith(env: Record<string, string> = {}, metrics = new MetricsService()): TokenGuard {
+  const config: AuthConfig = { ...parseAuthConfig(env), accessJsonPath: '' };
+  return new TokenGuard(new Reflector(), access, config, metrics);
+}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'token-guard-'));
@@ -72,6 +85,7 @@ beforeAll(() => {
           { access_token: DEMO_TOKEN, access_secret: DEMO_SECRET },
           { access_token: EXAMPLE_TOKEN, access_secret: DEMO_SECRET },
           { access_token: EXPIRED_TOKEN, access_secret: EXAMPLE_SECRET },
+          { access_token: SECOND_TOKEN, access_secret: EXAMPLE_SECRET },
         ],
       },
       {
@@ -81,13 +95,8 @@ beforeAll(() => {
       },
     ]),
   );
-  const access = new AccessService({
-    accessJsonPath,
-    envToken: undefined,
-    envSecret: undefined,
-    production: false,
-  });
-  guard = new TokenGuard(new Reflector(), access);
+  access = new AccessService({ ...parseAuthConfig({}), accessJsonPath });
+  guard = guardWith();
 });
 
 afterAll(() => {
@@ -98,13 +107,16 @@ function attempt(
   authorization: string | undefined,
   controller: new () => object = EventsController,
   handler: () => void = EventsController.prototype.post,
+  using: TokenGuard = guard,
+  body?: unknown,
 ) {
   const request: FakeRequest = {
     headers: authorization === undefined ? {} : { authorization },
+    body,
   };
   const response = new FakeResponse();
   const context = new ExecutionContextHost([request, response], controller, handler);
-  return { request, response, run: () => guard.canActivate(context) };
+  return { request, response, run: () => using.canActivate(context) };
 }
 
 function refusal(authorization: string | undefined) {
@@ -189,6 +201,111 @@ describe(TokenGuard.name, () => {
         expect(body).not.toContain(token.slice(-30));
       }
       expect(body).not.toContain('not-a-token');
+    });
+  });
+
+  describe('rate limit (RATE_LIMIT_PER_SECOND)', () => {
+    const post = (using: TokenGuard, authorization = `Token ${DEMO_TOKEN}`, body?: unknown) =>
+      attempt(authorization, EventsController, EventsController.prototype.post, using, body);
+
+    /** The exception a request that finds its bucket empty is refused with. */
+    function limited(run: () => unknown): RetryLaterException {
+      try {
+        run();
+      } catch (error) {
+        if (error instanceof RetryLaterException) return error;
+        throw error;
+      }
+      throw new Error('expected a RetryLaterException');
+    }
+
+    async function rateLimitedEvents(metrics: MetricsService): Promise<number | undefined> {
+      const { values } = await metrics.events.get();
+      return values.find(
+        ({ labels }) => labels.outcome === 'refused' && labels.reason === 'rate_limited',
+      )?.value;
+    }
+
+    it('is off by default', () => {
+      for (let i = 0; i < 100; i++) expect(post(guard).run()).toBe(true);
+    });
+
+    it('lets the burst through, then refuses with 429 and the seconds to wait', () => {
+      const limitedGuard = guardWith({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '2' });
+      expect(post(limitedGuard).run()).toBe(true);
+      expect(post(limitedGuard).run()).toBe(true);
+
+      const { request, run } = post(limitedGuard);
+      const error = limited(run);
+
+      expect(error.getStatus()).toBe(HttpStatus.TOO_MANY_REQUESTS);
+      expect(error.retryAfterSeconds).toBe(1);
+      expect(error.getResponse()).toEqual({
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: 'too many requests for this token (RATE_LIMIT_PER_SECOND); nothing was stored',
+        retryAfter: 1,
+      });
+      expect(request.user).toBeUndefined();
+    });
+
+    it('shares one bucket between the tokens of a user', () => {
+      const limitedGuard = guardWith({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' });
+      expect(post(limitedGuard, `Token ${DEMO_TOKEN}`).run()).toBe(true);
+
+      expect(limited(post(limitedGuard, `Token ${SECOND_TOKEN}`).run).getStatus()).toBe(429);
+    });
+
+    it('refuses a bad token with 401 before looking at the bucket', () => {
+      const limitedGuard = guardWith({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' });
+      post(limitedGuard).run();
+
+      expect(post(limitedGuard, `Token ${UNLISTED_TOKEN}`).run).toThrow(
+        new UnauthorizedException('unknown token'),
+      );
+    });
+
+    it('does not limit @Public() routes', () => {
+      const limitedGuard = guardWith({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' });
+      for (let i = 0; i < 5; i++) {
+        const { run } = attempt(
+          `Token ${DEMO_TOKEN}`,
+          HealthController,
+          HealthController.prototype.ping,
+          limitedGuard,
+        );
+        expect(run()).toBe(true);
+      }
+    });
+
+    it.each([
+      ['an event', { event: 'e', uid: 'u' }, 1],
+      ['a points array', [{}, {}, {}], 3],
+    ])('counts %s it refused as rate_limited events', async (_case, body, count) => {
+      const metrics = new MetricsService();
+      const limitedGuard = guardWith(
+        { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' },
+        metrics,
+      );
+      post(limitedGuard, `Token ${DEMO_TOKEN}`, body).run();
+      expect(await rateLimitedEvents(metrics)).toBeUndefined();
+
+      limited(post(limitedGuard, `Token ${DEMO_TOKEN}`, body).run);
+
+      expect(await rateLimitedEvents(metrics)).toBe(count);
+    });
+
+    it('counts no event for a refused request without a body', async () => {
+      const metrics = new MetricsService();
+      const limitedGuard = guardWith(
+        { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' },
+        metrics,
+      );
+      post(limitedGuard).run();
+
+      limited(post(limitedGuard).run);
+
+      expect(await rateLimitedEvents(metrics)).toBeUndefined();
     });
   });
 });

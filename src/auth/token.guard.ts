@@ -1,8 +1,19 @@
-import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  HttpStatus,
+  Inject,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
+import { RetryLaterException } from '../http/retry-later.exception';
+import { MetricsService } from '../metrics/metrics.service';
 import { AccessService, type AuthenticatedUser } from './access.service';
+import { authConfig, type AuthConfig } from './auth.config';
 import { IS_PUBLIC } from './public.decorator';
+import { RateLimiter } from './rate-limiter';
 
 export interface AuthenticatedRequest extends Request {
   user?: AuthenticatedUser;
@@ -14,13 +25,25 @@ export interface AuthenticatedRequest extends Request {
  */
 const SCHEME = /^(?:token|bearer)\s*/i;
 
-/** Global: every route needs a token unless it is marked @Public(). */
+/**
+ * Global: every route needs a token unless it is marked @Public(). With RATE_LIMIT_PER_SECOND,
+ * each user also has a token bucket; a request that finds it empty gets 429 and `Retry-After`.
+ */
 @Injectable()
 export class TokenGuard implements CanActivate {
+  private readonly limiter: RateLimiter | undefined;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly access: AccessService,
-  ) {}
+    @Inject(authConfig.KEY) config: AuthConfig,
+    private readonly metrics: MetricsService,
+  ) {
+    this.limiter =
+      config.rateLimitPerSecond > 0
+        ? new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst)
+        : undefined;
+  }
 
   canActivate(context: ExecutionContext): boolean {
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, [
@@ -40,7 +63,24 @@ export class TokenGuard implements CanActivate {
       http.getResponse<Response>().setHeader('WWW-Authenticate', 'Token');
       throw new UnauthorizedException(result.reason);
     }
+    const retryAfterSeconds = this.limiter?.take(result.user.id) ?? 0;
+    if (retryAfterSeconds > 0) {
+      const refused = eventsIn(request.body);
+      if (refused > 0)
+        this.metrics.events.inc({ outcome: 'refused', reason: 'rate_limited' }, refused);
+      throw new RetryLaterException(
+        'too many requests for this token (RATE_LIMIT_PER_SECOND); nothing was stored',
+        retryAfterSeconds,
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
     request.user = result.user;
     return true;
   }
+}
+
+/** Events (or points) a refused request carried: its body is already parsed when guards run. */
+function eventsIn(body: unknown): number {
+  if (Array.isArray(body)) return body.length;
+  return typeof body === 'object' && body !== null ? 1 : 0;
 }

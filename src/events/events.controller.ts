@@ -1,6 +1,13 @@
-import { Body, Controller, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { Outcome } from './event-store';
 import { BatchResult, EventsService } from './events.service';
 import { Refusal } from './refusal';
+
+/** 200 once InfluxDB stored it all, 202 once (some of) it waits in the durable spool. */
+function status(res: Response, outcome: Outcome): void {
+  res.status(outcome === 'spooled' ? 202 : 200);
+}
 
 @Controller('log')
 export class EventsController {
@@ -13,13 +20,15 @@ export class EventsController {
   @Post('event')
   @HttpCode(200)
   @Header('Content-Type', 'application/json; charset=utf-8')
-  async log(@Body() body: unknown): Promise<string> {
+  async log(@Body() body: unknown, @Res({ passthrough: true }) res: Response): Promise<string> {
     if (Array.isArray(body)) {
-      await this.events.logPoints(body);
+      status(res, (await this.events.logPoints(body)).outcome);
       return JSON.stringify('OK');
     }
     if (typeof body === 'object' && body !== null) {
-      return JSON.stringify(await this.events.logEvent(body as Record<string, unknown>));
+      const { id, outcome } = await this.events.logEvent(body as Record<string, unknown>);
+      status(res, outcome);
+      return JSON.stringify(id);
     }
     throw new Refusal('', 'the body must be a JSON object (an event) or an array (points)');
   }
@@ -27,13 +36,27 @@ export class EventsController {
   /** Many events in one request, each accepted or rejected on its own. */
   @Post('events')
   @HttpCode(200)
-  logMany(@Body() body: unknown): Promise<BatchResult> {
+  async logMany(
+    @Body() body: unknown,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<BatchResult> {
     if (!Array.isArray(body)) throw new Refusal('', 'the body must be a JSON array of events');
-    return this.events.logEvents(body);
+    const { result, outcome } = await this.events.logEvents(body);
+    status(res, outcome);
+    return result;
   }
 
+  /**
+   * One event, with `status` "stored" or "queued" (still in the spool). An event with a
+   * `status` key of its own keeps it; `X-Event-Status` always says where the event is.
+   */
   @Get('event/:id')
-  find(@Param('id') id: string): Promise<Record<string, unknown>> {
-    return this.events.findEvent(id);
+  async find(
+    @Param('id') id: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<Record<string, unknown>> {
+    const { event, status } = await this.events.findEvent(id);
+    res.setHeader('X-Event-Status', status);
+    return { status, ...event };
   }
 }

@@ -3,6 +3,9 @@ import { ConfigModule } from '@nestjs/config';
 import { httpConfig } from '../http/http.config';
 import { JsonBodyMiddleware } from '../http/json-body.middleware';
 import { InfluxModule } from '../influx/influx.module';
+import { spoolConfig } from '../spool/spool.config';
+import { SpoolModule } from '../spool/spool.module';
+import { EventStore } from './event-store';
 import { EventsController } from './events.controller';
 import { eventsConfig } from './events.config';
 import { EventsService } from './events.service';
@@ -11,10 +14,12 @@ import { EventsService } from './events.service';
   imports: [
     ConfigModule.forFeature(eventsConfig),
     ConfigModule.forFeature(httpConfig),
+    ConfigModule.forFeature(spoolConfig),
     InfluxModule,
+    SpoolModule,
   ],
   controllers: [EventsController],
-  providers: [EventsService],
+  providers: [EventsService, EventStore],
 })
 export class EventsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

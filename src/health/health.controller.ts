@@ -4,6 +4,8 @@ import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator';
 import { InfluxHealthIndicator } from '../influx/influx.health';
+import { SpoolHealthIndicator } from '../spool/spool.health';
+import { GracefulShutdown } from './graceful-shutdown';
 
 const { version } = JSON.parse(
   readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
@@ -18,6 +20,8 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly influx: InfluxHealthIndicator,
+    private readonly spool: SpoolHealthIndicator,
+    private readonly shutdown: GracefulShutdown,
   ) {}
 
   /** Liveness (GET and HEAD): never looks at InfluxDB, so an outage restarts no pod. */
@@ -26,10 +30,17 @@ export class HealthController {
     return { status: 'ok', name: 'stats-service', version };
   }
 
-  /** Readiness: 503 while InfluxDB does not answer, with each check in the body. */
+  /**
+   * Readiness: 503 while InfluxDB does not answer, while the spool is full (until it drains
+   * below SPOOL_LOW_WATER_BYTES), and from SIGTERM on; each check is in the body.
+   */
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.influx.isHealthy('influxdb', READY_TIMEOUT_MS)]);
+    return this.health.check([
+      () => this.shutdown.isHealthy('shutdown'),
+      () => this.influx.isHealthy('influxdb', READY_TIMEOUT_MS),
+      () => this.spool.isHealthy('spool'),
+    ]);
   }
 }

@@ -1,10 +1,20 @@
 import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
+import { httpConfig } from '../http/http.config';
 import { InfluxModule } from '../influx/influx.module';
+import { SpoolModule } from '../spool/spool.module';
+import { GracefulShutdown } from './graceful-shutdown';
 import { HealthController } from './health.controller';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json' }), InfluxModule],
+  imports: [
+    TerminusModule.forRoot({ errorLogStyle: 'json' }),
+    ConfigModule.forFeature(httpConfig),
+    InfluxModule,
+    SpoolModule,
+  ],
   controllers: [HealthController],
+  providers: [GracefulShutdown],
 })
 export class HealthModule {}

@@ -18,6 +18,7 @@ describe(parseHttpConfig.name, () => {
       host: '0.0.0.0',
       maxBodyBytes: 1_048_576,
       logLevel: 'info',
+      shutdownTimeoutMs: 10_000,
     });
   });
 
@@ -28,8 +29,15 @@ describe(parseHttpConfig.name, () => {
         HOST: ' 127.0.0.1 ',
         MAX_BODY_BYTES: '65536',
         LOG_LEVEL: 'DEBUG',
+        SHUTDOWN_TIMEOUT_MS: '2500',
       }),
-    ).toEqual({ port: 8080, host: '127.0.0.1', maxBodyBytes: 65_536, logLevel: 'debug' });
+    ).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      maxBodyBytes: 65_536,
+      logLevel: 'debug',
+      shutdownTimeoutMs: 2500,
+    });
   });
 
   it.each(['0', '65535'])('accepts PORT=%s', (raw) => {

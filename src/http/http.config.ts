@@ -14,6 +14,8 @@ export function parseHttpConfig(env: Env) {
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
       'info',
     ),
+    /** From SIGTERM to exit at the latest, whatever is still running. */
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   setLogger,
 } from '@influxdata/influxdb-client';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { MetricsService } from '../metrics/metrics.service';
 import { BatchWriter } from './batch-writer';
 import { influxConfig, InfluxConfig } from './influx.config';
 import type { TypedPoint } from './line-protocol';
@@ -58,7 +59,10 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
   private databaseReady = false;
   private readonly batcher: BatchWriter;
 
-  constructor(@Inject(influxConfig.KEY) private readonly config: InfluxConfig) {
+  constructor(
+    @Inject(influxConfig.KEY) private readonly config: InfluxConfig,
+    private readonly metrics: MetricsService,
+  ) {
     const agentOptions = { keepAlive: true, maxSockets: 16, keepAliveMsecs: 10_000 };
     this.agent = config.url.startsWith('https:')
       ? new HttpsAgent(agentOptions)
@@ -133,7 +137,22 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
     return this.batcher.write(lines);
   }
 
+  /** One write to InfluxDB, measured (latency, lines, failures by kind). */
   private async writeNow(lines: string[]): Promise<void> {
+    const stop = this.metrics.influxWriteDuration.startTimer();
+    this.metrics.influxBatchLines.observe(lines.length);
+    try {
+      await this.writeUnmeasured(lines);
+    } catch (error) {
+      const kind = error instanceof InfluxRefusedError ? 'refused' : 'unavailable';
+      this.metrics.influxWriteFailures.inc({ kind });
+      throw error;
+    } finally {
+      stop();
+    }
+  }
+
+  private async writeUnmeasured(lines: string[]): Promise<void> {
     if (this.writeApi) return this.writeV2(this.writeApi, lines);
     if (!this.databaseReady) await this.ensureDatabase().catch(() => undefined);
     try {

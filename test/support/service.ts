@@ -1,3 +1,5 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../src/app.factory';
@@ -28,6 +30,12 @@ const SERVICE_VARS = [
   'MAX_BATCH_EVENTS',
   'WRITE_BATCH_LINES',
   'WRITE_CONCURRENCY',
+  'SPOOL_DIR',
+  'SPOOL_MAX_BYTES',
+  'SPOOL_LOW_WATER_BYTES',
+  'SPOOL_DRAIN_LINES_PER_SECOND',
+  'WRITE_DEADLINE_MS',
+  'SHUTDOWN_TIMEOUT_MS',
   'LOG_LEVEL',
   'INFLUX_URL',
   'INFLUX_API',
@@ -39,6 +47,9 @@ const SERVICE_VARS = [
   'INFLUX_ORG',
   'INFLUX_BUCKET',
   'INFLUX_TIMEOUT_MS',
+  'METRICS_ENABLED',
+  'RATE_LIMIT_PER_SECOND',
+  'RATE_LIMIT_BURST',
 ];
 
 export interface RunningService {
@@ -63,6 +74,8 @@ export async function startService(env: Record<string, string> = {}): Promise<Ru
     INFLUX_DATABASE: uniqueDatabase(),
     ACCESS_JSON: join(REPO, 'access.json'),
     LOG_LEVEL: 'silent',
+    // A spool of its own, so that no instance replays another's events.
+    SPOOL_DIR: mkdtempSync(join(tmpdir(), 'stats-spool-')),
     ...env,
   };
   const saved = new Map(SERVICE_VARS.map((name) => [name, process.env[name]]));

@@ -1,0 +1,53 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { HttpAdapterHost } from '@nestjs/core';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { httpConfig, HttpConfig } from '../http/http.config';
+
+/**
+ * SIGTERM, in order: readiness fails at once (this hook runs first); Nest stops the HTTP
+ * server, which finishes the requests it has (each is stored or spooled within
+ * WRITE_DEADLINE_MS); the InfluxDB writer and the spool drainer finish in their own shutdown
+ * hooks. Should any of that hang, the process exits anyway after SHUTDOWN_TIMEOUT_MS: every
+ * event acknowledged so far is in InfluxDB or on disk.
+ */
+@Injectable()
+export class GracefulShutdown implements OnModuleDestroy, OnApplicationShutdown {
+  private readonly logger = new Logger(GracefulShutdown.name);
+  private stopping = false;
+  private deadline?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(httpConfig.KEY) private readonly config: HttpConfig,
+    private readonly health: HealthIndicatorService,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  onModuleDestroy(): void {
+    this.stopping = true;
+    // Node's server.close() (Nest calls it next) stops accepting and closes idle keep-alive
+    // connections, but a client that keeps its connection busy would keep it open until the
+    // deadline: from now on every answer closes its connection.
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    server?.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      res.setHeader('Connection', 'close');
+    });
+    server?.closeIdleConnections();
+    this.deadline = setTimeout(() => {
+      this.logger.error(
+        `shutdown took longer than ${this.config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting`,
+      );
+      process.exit(1);
+    }, this.config.shutdownTimeoutMs).unref();
+  }
+
+  /** Nest calls this module's hooks after those of the modules it imports (the writers). */
+  onApplicationShutdown(): void {
+    clearTimeout(this.deadline);
+  }
+
+  isHealthy(key: string) {
+    const indicator = this.health.check(key);
+    return this.stopping ? indicator.down({ message: 'shutting down' }) : indicator.up();
+  }
+}

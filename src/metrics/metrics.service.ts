@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** 1 ms to 10 s: an acknowledged event waits for InfluxDB, whose timeout defaults to 10 s. */
+const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Lines per InfluxDB write: one lone event up to a few full group commits (WRITE_BATCH_LINES). */
+const LINES_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
+
+/**
+ * The service's Prometheus instruments, in a registry of its own rather than prom-client's
+ * global one, so that several applications can run in one process (the e2e tests do).
+ * Labels take values from small fixed sets only: a route pattern, never a URL or an id.
+ */
+@Injectable()
+export class MetricsService {
+  private readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'stats_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'stats_http_request_duration_seconds',
+    help: 'Time from receiving an HTTP request to sending the last byte of its answer',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly events = new Counter({
+    name: 'stats_events_total',
+    help: 'Events received, by outcome (stored, spooled, refused) and the reason of a refusal',
+    labelNames: ['outcome', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly influxWriteDuration = new Histogram({
+    name: 'stats_influx_write_duration_seconds',
+    help: 'Duration of each write to InfluxDB',
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly influxBatchLines = new Histogram({
+    name: 'stats_influx_write_lines',
+    help: 'Lines of line protocol in each write to InfluxDB',
+    buckets: LINES_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly influxWriteFailures = new Counter({
+    name: 'stats_influx_write_failures_total',
+    help: 'Writes to InfluxDB that failed, by kind (unavailable, refused)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly spoolBytes = new Gauge({
+    name: 'stats_spool_bytes',
+    help: 'Bytes held in the spool, waiting for InfluxDB',
+    registers: [this.registry],
+  });
+
+  readonly spoolRecords = new Gauge({
+    name: 'stats_spool_records',
+    help: 'Records held in the spool, waiting for InfluxDB',
+    registers: [this.registry],
+  });
+
+  readonly spoolOldestAgeSeconds = new Gauge({
+    name: 'stats_spool_oldest_record_age_seconds',
+    help: 'Age of the oldest record in the spool (0 when it is empty)',
+    registers: [this.registry],
+  });
+
+  readonly spoolDrained = new Counter({
+    name: 'stats_spool_drained_lines_total',
+    help: 'Lines written from the spool to InfluxDB',
+    registers: [this.registry],
+  });
+
+  readonly spoolDeadLettered = new Counter({
+    name: 'stats_spool_dead_lettered_lines_total',
+    help: 'Lines the spool gave up on (dead-lettered)',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The exposition for GET /metrics. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
+import { InfluxModule } from '../influx/influx.module';
+import { spoolConfig } from './spool.config';
+import { SpoolDrainer } from './spool.drainer';
+import { SpoolHealthIndicator } from './spool.health';
+import { SpoolService } from './spool.service';
+
+@Module({
+  imports: [ConfigModule.forFeature(spoolConfig), InfluxModule, TerminusModule],
+  providers: [SpoolService, SpoolDrainer, SpoolHealthIndicator],
+  exports: [SpoolService, SpoolDrainer, SpoolHealthIndicator],
+})
+export class SpoolModule {}

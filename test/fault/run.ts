@@ -1,0 +1,777 @@
+/**
+ * `npm run test:fault`: fault tests of the production build against a real InfluxDB 1.x.
+ *
+ * The promise under test: an event answered 2xx is never lost (200: in InfluxDB, 202: in the
+ * durable spool, replayed later), and when the service cannot keep an event it says so, 503
+ * with a whole-seconds Retry-After, instead of dropping it.
+ *
+ * Each scenario starts its own influxd (temporary data directory) and `node dist/main.js` as a
+ * child process with a spool directory of its own, and drives it with a bounded load from a
+ * separate process (test/fault/load.ts) that records every answer to a file as it arrives. A
+ * fault is injected in the middle of the load. Afterwards every id answered 200 or 202 is
+ * looked up in InfluxDB (after the spool has drained); none may be missing or stored twice.
+ *
+ *   1. influx-outage  InfluxDB stopped and restarted under load: 200s, 202s, 200s again.
+ *   2. kill-9         the service SIGKILLed under load while InfluxDB is down (202s only), then
+ *                     started again on the same spool with InfluxDB up: replayed at start-up.
+ *   3. sigterm        SIGTERM under load: exit 0 within SHUTDOWN_TIMEOUT_MS.
+ *   4. spool-full     SPOOL_MAX_BYTES reached while InfluxDB is down: 503 + Retry-After,
+ *                     /ready 503 (spool) while /ping 200; drained and ready again once it is up.
+ *
+ * Needs `npm run build` first and `influxd` (1.x) on the PATH. FAULT_ONLY=<name>[,<name>] runs
+ * some scenarios only. Prints one block per scenario and, last, `fault: <n> passed, <m> failed`;
+ * the exit status is 1 when any scenario failed. Every process and temporary directory it made
+ * is removed, whatever happens.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  freePort,
+  httpRequest,
+  influxQuery,
+  startInfluxd,
+  uniqueDatabase,
+  type InfluxdHandle,
+} from '../support/influxd';
+import type { Answer, LoadConfig } from './load';
+
+const REPO = join(__dirname, '..', '..');
+const MAIN = join(REPO, 'dist', 'main.js');
+const LOAD = join(__dirname, 'load.ts');
+const ACCESS_JSON = join(REPO, 'access.json');
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** Signal delivery and process exit, on top of SHUTDOWN_TIMEOUT_MS. */
+const EXIT_SLACK_MS = 1000;
+/** A scenario that has not finished after this long fails (and is cleaned up). */
+const SCENARIO_TIMEOUT_MS = 120_000;
+/** How long the spool may take to drain once InfluxDB is back. */
+const DRAIN_TIMEOUT_MS = 45_000;
+const EVENT_ID = /^entry_[0-9a-f]{32}$/;
+const RETRY_AFTER = /^[1-9]\d*$/;
+
+/**
+ * The token the service accepts: the first one of the access file it is started with (the
+ * repo's public demo pair, DEMO_TOKEN in test/support/service.ts, which this runner does not
+ * import: that module loads the application's source).
+ */
+const TOKEN = (
+  JSON.parse(readFileSync(ACCESS_JSON, 'utf8')) as Array<{
+    tokens: Array<{ access_token: string }>;
+  }>
+)[0]!.tokens[0]!.access_token;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Every child process of the run; whatever is still alive when the runner exits is killed. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) if (alive(child)) child.kill('SIGKILL');
+});
+
+function alive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Date.now() when it exited. */
+  at: number;
+}
+
+/** Spawns a child whose output is kept (the last 512 KiB) and whose exit is a promise. */
+function launch(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; output: () => string; exit: Promise<Exit> } {
+  const child = spawn(command, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    if (output.length > 1024 * 1024) output = output.slice(-512 * 1024);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exit = new Promise<Exit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal, at: Date.now() });
+    });
+    child.once('error', (error) => {
+      keep(Buffer.from(`\nspawn failed: ${error.message}\n`));
+      children.delete(child);
+      resolve({ code: null, signal: null, at: Date.now() });
+    });
+  });
+  return { child, output: () => output, exit };
+}
+
+/** SIGTERM (or `signal`), then SIGKILL after `graceMs`; resolves on exit. */
+async function stopChild(
+  child: ChildProcess,
+  exit: Promise<Exit>,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 5000,
+): Promise<Exit> {
+  if (alive(child)) {
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const result = await exit;
+    clearTimeout(timer);
+    return result;
+  }
+  return exit;
+}
+
+function tail(text: string, lines = 15): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** What a scenario found; `failures` empty means it passed. */
+class Scope {
+  readonly failures: string[] = [];
+  readonly notes: string[] = [];
+  readonly summary: string[] = [];
+  private readonly cleanups: Array<() => Promise<unknown>> = [];
+
+  fail(message: string): void {
+    this.failures.push(message);
+  }
+
+  check(ok: boolean, message: string): void {
+    if (!ok) this.fail(message);
+  }
+
+  note(message: string): void {
+    this.notes.push(message);
+  }
+
+  defer(cleanup: () => Promise<unknown>): void {
+    this.cleanups.push(cleanup);
+  }
+
+  async tempDir(prefix: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), prefix));
+    this.defer(() => rm(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  async influxd(): Promise<InfluxdHandle> {
+    const influx = await startInfluxd();
+    this.defer(() => influx.stop());
+    return influx;
+  }
+
+  /** Runs the cleanups, newest first; each runs even if another fails. */
+  async close(): Promise<void> {
+    for (const cleanup of this.cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        this.note(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+}
+
+interface Service {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  exit: Promise<Exit>;
+  output(): string;
+  /** Set before the runner signals the service itself; any other exit is a failure. */
+  stopping: boolean;
+}
+
+interface ServiceOptions {
+  influx: InfluxdHandle;
+  database: string;
+  spoolDir: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * `node dist/main.js` with exactly these variables (plus PATH and HOME), listening on a free
+ * loopback port; resolves once `/ping` answers 200. Stopped (SIGKILL) by the scope's cleanup
+ * if still running; an exit the runner did not cause fails the scenario.
+ */
+async function startService(scope: Scope, name: string, opts: ServiceOptions): Promise<Service> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    INFLUX_URL: opts.influx.url,
+    INFLUX_DATABASE: opts.database,
+    ACCESS_JSON,
+    SPOOL_DIR: opts.spoolDir,
+    LOG_LEVEL: 'warn',
+    ...opts.env,
+  };
+  const { child, output, exit } = launch(process.execPath, [MAIN], env);
+  const service: Service = {
+    name,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    exit,
+    output,
+    stopping: false,
+  };
+  void exit.then((result) => {
+    if (!service.stopping) {
+      scope.fail(
+        `${name} exited by itself (${result.signal ?? `code ${result.code}`}):\n${tail(output())}`,
+      );
+    }
+  });
+  scope.defer(async () => {
+    service.stopping = true;
+    await stopChild(child, exit, 'SIGKILL');
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (!alive(child)) throw new Error(`${name} did not start:\n${tail(output())}`);
+    try {
+      const reply = await httpRequest('GET', `${service.url}/ping`);
+      if (reply.status === 200) return service;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name}: no 200 from /ping within 30 s`);
+    await sleep(100);
+  }
+}
+
+interface Load {
+  /** Resolves when the load has sent its first request. */
+  started: Promise<void>;
+  /** Resolves to every answer, once the load process has exited. */
+  done: Promise<Answer[]>;
+  stop(): void;
+}
+
+/** Runs test/fault/load.ts in a process of its own. */
+async function startLoad(
+  scope: Scope,
+  service: Service,
+  scenario: string,
+  options: Pick<LoadConfig, 'connections' | 'maxRequests' | 'seconds'> &
+    Partial<Pick<LoadConfig, 'ratePerSecond' | 'padBytes'>>,
+): Promise<Load> {
+  const dir = await scope.tempDir('fault-load-');
+  const config: LoadConfig = {
+    url: service.url,
+    token: TOKEN,
+    scenario,
+    out: join(dir, 'answers.jsonl'),
+    ...options,
+  };
+  const { child, output, exit } = launch(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', LOAD, JSON.stringify(config)],
+    { ...process.env, TS_NODE_PROJECT: join(REPO, 'tsconfig.json') },
+  );
+  scope.defer(() => stopChild(child, exit, 'SIGKILL'));
+  const started = (async () => {
+    while (!output().includes('load started')) {
+      if (!alive(child)) throw new Error(`load did not start:\n${tail(output())}`);
+      await sleep(20);
+    }
+  })();
+  // A load that outlives its bound by far is stopped; its record up to then still counts.
+  const hardCap = setTimeout(
+    () => {
+      scope.fail(`the load did not finish within ${options.seconds + 60} s`);
+      child.kill('SIGKILL');
+    },
+    (options.seconds + 60) * 1000,
+  );
+  const done = exit.then(async (result) => {
+    clearTimeout(hardCap);
+    if (result.code !== 0)
+      scope.fail(`load exited with ${result.signal ?? result.code}:\n${tail(output())}`);
+    const text = existsSync(config.out) ? await readFile(config.out, 'utf8') : '';
+    return text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Answer);
+  });
+  return { started, done, stop: () => child.kill('SIGTERM') };
+}
+
+/** Answers counted by kind, and whatever about them breaks the service's promise. */
+interface Tally {
+  sent: number;
+  ok200: number;
+  ok202: number;
+  refused503: number;
+  other: number;
+  noAnswer: number;
+  acked: string[];
+}
+
+function tally(scope: Scope, answers: Answer[]): Tally {
+  const t: Tally = {
+    sent: answers.length,
+    ok200: 0,
+    ok202: 0,
+    refused503: 0,
+    other: 0,
+    noAnswer: 0,
+    acked: [],
+  };
+  const odd = new Map<string, number>();
+  const seen = new Set<string>();
+  const errors = new Map<string, number>();
+  const strange = (what: string) => odd.set(what, (odd.get(what) ?? 0) + 1);
+  for (const answer of answers) {
+    if (answer.status === 200 || answer.status === 202) {
+      if (answer.status === 200) t.ok200++;
+      else t.ok202++;
+      if (answer.id === undefined || !EVENT_ID.test(answer.id)) {
+        strange(`${answer.status} without an event id: ${answer.error ?? answer.id ?? ''}`);
+        continue;
+      }
+      if (seen.has(answer.id)) strange(`the same id answered twice: ${answer.id}`);
+      seen.add(answer.id);
+      t.acked.push(answer.id);
+    } else if (answer.status === 503 && RETRY_AFTER.test(answer.retryAfter ?? '')) {
+      t.refused503++;
+    } else if (answer.status === 0) {
+      t.noAnswer++;
+      const code = answer.error ?? 'unknown';
+      errors.set(code, (errors.get(code) ?? 0) + 1);
+    } else {
+      t.other++;
+      const header =
+        answer.status >= 500 ? `, Retry-After ${JSON.stringify(answer.retryAfter ?? null)}` : '';
+      strange(`${answer.status}${header}: ${answer.error ?? ''}`);
+    }
+  }
+  for (const [what, count] of odd) scope.fail(`${count} × ${what.slice(0, 300)}`);
+  scope.summary.push(
+    `sent ${t.sent}; acknowledged ${t.ok200 + t.ok202} (200: ${t.ok200}, 202: ${t.ok202}); ` +
+      `refused ${t.refused503 + t.other} (503 with Retry-After: ${t.refused503}, other: ${t.other}); ` +
+      `no answer: ${t.noAnswer}` +
+      (errors.size > 0 ? ` (${[...errors].map(([code, n]) => `${code}: ${n}`).join(', ')})` : ''),
+  );
+  return t;
+}
+
+/** `/ready`'s status and Terminus body. */
+interface ReadyReply {
+  status: number;
+  body?: {
+    status?: string;
+    details?: Record<string, { status?: string; records?: number; bytes?: number }>;
+  };
+}
+
+async function ready(service: Service): Promise<ReadyReply> {
+  const reply = await httpRequest('GET', `${service.url}/ready`);
+  try {
+    return { status: reply.status, body: JSON.parse(reply.body) as ReadyReply['body'] };
+  } catch {
+    return { status: reply.status };
+  }
+}
+
+/** Waits (bounded) until the service's spool holds nothing; false if it never got there. */
+async function waitDrained(scope: Scope, service: Service, timeoutMs = DRAIN_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const reply = await ready(service);
+      const spool = reply.body?.details?.spool;
+      last = JSON.stringify(spool);
+      if (spool?.records === 0 && spool.bytes === 0) return true;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() > deadline) {
+      scope.fail(`the spool did not drain within ${timeoutMs / 1000} s (last: ${last})`);
+      return false;
+    }
+    await sleep(250);
+  }
+}
+
+/**
+ * How many times each event_id of the scenario is stored: every point of
+ * `"analytics" WHERE "event" = 'fault.<scenario>'`, read in pages by time (stamps are unique
+ * per series, so a page boundary neither skips nor repeats a point).
+ */
+async function storedIds(
+  influx: InfluxdHandle,
+  database: string,
+  scenario: string,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  let after = '1970-01-01T00:00:00Z';
+  for (;;) {
+    const rows = await influxQuery(
+      influx.url,
+      database,
+      `SELECT "event_id" FROM "analytics" WHERE "event" = 'fault.${scenario}' ` +
+        `AND time > '${after}' ORDER BY time ASC LIMIT 10000`,
+    );
+    for (const row of rows) {
+      const id = String(row.event_id);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    if (rows.length < 10_000) return counts;
+    after = String(rows.at(-1)!.time);
+  }
+}
+
+/**
+ * Every acknowledged id must be in InfluxDB exactly once. Polls (bounded) while some are
+ * missing, for a drain that has not quite finished.
+ */
+async function verifyStored(
+  scope: Scope,
+  influx: InfluxdHandle,
+  database: string,
+  scenario: string,
+  acked: string[],
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let counts: Map<string, number>;
+  let missing: string[];
+  for (;;) {
+    counts = await storedIds(influx, database, scenario);
+    missing = acked.filter((id) => !counts.has(id));
+    if (missing.length === 0 || Date.now() > deadline) break;
+    await sleep(500);
+  }
+  const found = acked.length - missing.length;
+  const duplicates = [...counts].filter(([, n]) => n > 1);
+  const ackedSet = new Set(acked);
+  const unacked = [...counts.keys()].filter((id) => !ackedSet.has(id)).length;
+  scope.summary.push(
+    `found in InfluxDB ${found} of ${acked.length} acknowledged; missing ${missing.length}; ` +
+      `duplicates ${duplicates.length}` +
+      (unacked > 0 ? `; also stored without an acknowledgement: ${unacked}` : ''),
+  );
+  scope.check(
+    missing.length === 0,
+    `${missing.length} acknowledged event(s) missing from InfluxDB, e.g. ${missing.slice(0, 5).join(', ')}`,
+  );
+  scope.check(
+    duplicates.length === 0,
+    `${duplicates.length} event id(s) stored more than once, e.g. ${duplicates
+      .slice(0, 5)
+      .map(([id, n]) => `${id} ×${n}`)
+      .join(', ')}`,
+  );
+}
+
+/** Segment files left in a spool directory, with their sizes. */
+function spoolFiles(dir: string): Array<{ name: string; bytes: number }> {
+  return readdirSync(dir)
+    .filter((name) => /^spool-\d+\.log$/.test(name))
+    .map((name) => ({ name, bytes: statSync(join(dir, name)).size }))
+    .filter((file) => file.bytes > 0);
+}
+
+async function stopService(service: Service): Promise<Exit> {
+  service.stopping = true;
+  return stopChild(service.child, service.exit, 'SIGTERM', SHUTDOWN_TIMEOUT_MS + 5000);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** 1. InfluxDB stopped and started again in the middle of a load. */
+async function influxOutage(scope: Scope): Promise<void> {
+  const scenario = 'influx_outage';
+  const influx = await scope.influxd();
+  const database = uniqueDatabase('fault');
+  const spoolDir = await scope.tempDir('fault-spool-');
+  const service = await startService(scope, 'service', { influx, database, spoolDir });
+  const load = await startLoad(scope, service, scenario, {
+    connections: 8,
+    maxRequests: 20_000,
+    seconds: 14,
+    ratePerSecond: 500,
+  });
+  await load.started;
+  await sleep(3000);
+  const downAt = Date.now();
+  await influx.down();
+  const downDone = Date.now();
+  await sleep(5000);
+  const upAt = Date.now();
+  await influx.up();
+  const upDone = Date.now();
+  scope.note(
+    `influxd stopped 3 s into the load (took ${downDone - downAt} ms), ` +
+      `answering again ${((upDone - downAt) / 1000).toFixed(1)} s later`,
+  );
+  const answers = await load.done;
+  const t = tally(scope, answers);
+  const before = answers.filter((a) => a.at < downAt && a.status === 200).length;
+  const during = answers.filter((a) => a.sentAt >= downDone && a.at <= upAt && a.status === 202);
+  const after = answers.filter((a) => a.sentAt >= upDone + 2000 && a.status === 200).length;
+  const lateSpooled = answers.filter((a) => a.sentAt >= upDone + 2000 && a.status === 202).length;
+  scope.note(
+    `phases: ${before} × 200 before the stop, ${during.length} × 202 while down, ` +
+      `${after} × 200 from 2 s after the restart (and ${lateSpooled} × 202 then)`,
+  );
+  scope.check(before > 0, 'no 200 before InfluxDB was stopped');
+  scope.check(during.length > 0, 'no 202 while InfluxDB was down');
+  scope.check(after > 0, 'no 200 after InfluxDB came back');
+  scope.check(t.ok202 > 0, 'nothing was spooled');
+  await waitDrained(scope, service);
+  await verifyStored(scope, influx, database, scenario, t.acked);
+  const exit = await stopService(service);
+  scope.check(exit.code === 0, `SIGTERM after the scenario: exit ${exit.signal ?? exit.code}`);
+}
+
+/** 2. The service SIGKILLed under load while InfluxDB is down; its spool replayed at start-up. */
+async function kill9(scope: Scope): Promise<void> {
+  const scenario = 'kill_9';
+  const influx = await scope.influxd();
+  const database = uniqueDatabase('fault');
+  const spoolDir = await scope.tempDir('fault-spool-');
+  const first = await startService(scope, 'service', { influx, database, spoolDir });
+  await influx.down();
+  const load = await startLoad(scope, first, scenario, {
+    connections: 16,
+    maxRequests: 50_000,
+    seconds: 6,
+  });
+  await load.started;
+  await sleep(3000);
+  first.stopping = true;
+  const killedAt = Date.now();
+  first.child.kill('SIGKILL');
+  await first.exit;
+  const answers = await load.done;
+  const t = tally(scope, answers);
+  const late = answers.filter((a) => a.at > killedAt + 100 && a.status !== 0).length;
+  scope.check(late === 0, `${late} answer(s) after the SIGKILL`);
+  scope.check(t.ok202 > 0, 'nothing was spooled before the kill');
+  scope.check(t.ok200 === 0, `${t.ok200} × 200 while InfluxDB was down`);
+  const files = spoolFiles(spoolDir);
+  scope.note(
+    `left on disk by the killed process: ${files.map((f) => `${f.name} ${f.bytes} B`).join(', ') || 'nothing'}`,
+  );
+
+  await influx.up();
+  const second = await startService(scope, 'restarted service', { influx, database, spoolDir });
+  await waitDrained(scope, second);
+  await verifyStored(scope, influx, database, scenario, t.acked);
+  const exit = await stopService(second);
+  scope.check(exit.code === 0, `SIGTERM after the scenario: exit ${exit.signal ?? exit.code}`);
+  // Read after the exit: the service's log is written asynchronously.
+  const replaying = /spool holds (\d+) records/.exec(second.output());
+  scope.note(
+    replaying
+      ? `the restarted service replayed ${replaying[1]} spooled records at start-up`
+      : 'the restarted service did not log "spool holds ... records" at start-up',
+  );
+}
+
+/** 3. SIGTERM under load: exit 0 within SHUTDOWN_TIMEOUT_MS, nothing acknowledged lost. */
+async function sigterm(scope: Scope): Promise<void> {
+  const scenario = 'sigterm';
+  const influx = await scope.influxd();
+  const database = uniqueDatabase('fault');
+  const spoolDir = await scope.tempDir('fault-spool-');
+  const env = { SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) };
+  const service = await startService(scope, 'service', { influx, database, spoolDir, env });
+  // The load goes on for 13 s after the signal, past SHUTDOWN_TIMEOUT_MS, as busy producers
+  // with keep-alive connections do: the service must close them, not wait for them to idle.
+  const load = await startLoad(scope, service, scenario, {
+    connections: 16,
+    maxRequests: 100_000,
+    seconds: 16,
+  });
+  await load.started;
+  await sleep(3000);
+  service.stopping = true;
+  const signalledAt = Date.now();
+  service.child.kill('SIGTERM');
+  const exit = await Promise.race([
+    service.exit,
+    sleep(SHUTDOWN_TIMEOUT_MS + 5000).then(() => undefined),
+  ]);
+  const answers = await load.done;
+  const t = tally(scope, answers);
+  if (exit === undefined) {
+    scope.fail(`still running ${SHUTDOWN_TIMEOUT_MS + 5000} ms after SIGTERM; killed`);
+    service.child.kill('SIGKILL');
+  } else {
+    const tookMs = exit.at - signalledAt;
+    scope.note(`exit ${exit.signal ?? exit.code} ${tookMs} ms after SIGTERM`);
+    scope.check(exit.code === 0, `exit status ${exit.signal ?? exit.code} after SIGTERM, not 0`);
+    // The process's own SHUTDOWN_TIMEOUT_MS timer starts a moment after our kill().
+    scope.check(
+      tookMs <= SHUTDOWN_TIMEOUT_MS + EXIT_SLACK_MS,
+      `took ${tookMs} ms to exit, more than SHUTDOWN_TIMEOUT_MS (${SHUTDOWN_TIMEOUT_MS})`,
+    );
+    if (exit.code !== 0) scope.note(`its last output:\n${tail(service.output())}`);
+    const afterSignal = answers.filter((a) => a.sentAt > signalledAt);
+    const ackedAfter = afterSignal.filter((a) => a.status === 200 || a.status === 202).length;
+    const late = answers.filter((a) => a.at > exit.at + 100 && a.status !== 0).length;
+    scope.check(late === 0, `${late} answer(s) after the process exited`);
+    scope.note(
+      `${answers.filter((a) => a.sentAt <= signalledAt).length} requests sent before SIGTERM, ` +
+        `${afterSignal.length} after (${ackedAfter} of those acknowledged, ` +
+        `${afterSignal.filter((a) => a.status === 0).length} refused or reset)`,
+    );
+  }
+  scope.check(t.ok200 > 0, 'nothing was acknowledged before SIGTERM');
+  const files = spoolFiles(spoolDir);
+  if (files.length > 0) {
+    // Acknowledged with 202 and still on disk: replayed by the next start, as in production.
+    scope.note(
+      `spool left on disk (${files.map((f) => `${f.name} ${f.bytes} B`).join(', ')}); restarting to replay it`,
+    );
+    const again = await startService(scope, 'restarted service', { influx, database, spoolDir });
+    await waitDrained(scope, again);
+    await stopService(again);
+  }
+  await verifyStored(scope, influx, database, scenario, t.acked);
+}
+
+/** 4. The spool cap reached while InfluxDB is down: 503 + Retry-After, then drained. */
+async function spoolFull(scope: Scope): Promise<void> {
+  const scenario = 'spool_full';
+  const influx = await scope.influxd();
+  const database = uniqueDatabase('fault');
+  const spoolDir = await scope.tempDir('fault-spool-');
+  const service = await startService(scope, 'service', {
+    influx,
+    database,
+    spoolDir,
+    env: { SPOOL_MAX_BYTES: '1048576' },
+  });
+  await influx.down();
+  const load = await startLoad(scope, service, scenario, {
+    connections: 4,
+    maxRequests: 400,
+    seconds: 6,
+    ratePerSecond: 50,
+    padBytes: 50 * 1024,
+  });
+  await load.started;
+  await sleep(4000);
+  const readyDown = await ready(service);
+  const ping = await httpRequest('GET', `${service.url}/ping`);
+  const spoolCheck = readyDown.body?.details?.spool;
+  scope.note(
+    `while full: /ready ${readyDown.status} (spool ${JSON.stringify(spoolCheck)}), /ping ${ping.status}`,
+  );
+  scope.check(readyDown.status === 503, `/ready answered ${readyDown.status} with the spool full`);
+  scope.check(spoolCheck?.status === 'down', '/ready does not report the spool as down');
+  scope.check(ping.status === 200, `/ping answered ${ping.status} with the spool full`);
+  const answers = await load.done;
+  const t = tally(scope, answers);
+  scope.check(t.ok202 > 0, 'nothing was spooled');
+  scope.check(t.refused503 > 0, 'no 503 with Retry-After once the spool was full');
+  scope.check(t.ok200 === 0, `${t.ok200} × 200 while InfluxDB was down`);
+  const retryAfters = [
+    ...new Set(answers.filter((a) => a.status === 503).map((a) => a.retryAfter)),
+  ];
+  scope.note(`Retry-After values: ${retryAfters.join(', ')}`);
+
+  await influx.up();
+  const upDone = Date.now();
+  if (await waitDrained(scope, service)) {
+    scope.note(
+      `spool drained ${((Date.now() - upDone) / 1000).toFixed(1)} s after InfluxDB came back ` +
+        '(the drainer backs off up to 30 s while InfluxDB is down)',
+    );
+  }
+  // Ready again once InfluxDB answers and the spool is below SPOOL_LOW_WATER_BYTES.
+  const deadline = Date.now() + 15_000;
+  let readyUp = await ready(service);
+  while (readyUp.status !== 200 && Date.now() < deadline) {
+    await sleep(250);
+    readyUp = await ready(service);
+  }
+  scope.check(readyUp.status === 200, `/ready still ${readyUp.status} after the drain`);
+  await verifyStored(scope, influx, database, scenario, t.acked);
+  const exit = await stopService(service);
+  scope.check(exit.code === 0, `SIGTERM after the scenario: exit ${exit.signal ?? exit.code}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const SCENARIOS: Array<{ name: string; run: (scope: Scope) => Promise<void> }> = [
+  { name: 'influx-outage', run: influxOutage },
+  { name: 'kill-9', run: kill9 },
+  { name: 'sigterm', run: sigterm },
+  { name: 'spool-full', run: spoolFull },
+];
+
+let current: Scope | undefined;
+
+async function main(): Promise<void> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm run build first`);
+  const only = process.env.FAULT_ONLY?.split(',').filter((name) => name !== '');
+  const selected = SCENARIOS.filter((s) => !only || only.includes(s.name));
+  let passed = 0;
+  let failed = 0;
+  const runStarted = Date.now();
+  for (const [index, { name, run }] of selected.entries()) {
+    const scope = (current = new Scope());
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        run(scope),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`timed out after ${SCENARIO_TIMEOUT_MS / 1000} s`)),
+            SCENARIO_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } catch (error) {
+      scope.fail(error instanceof Error ? error.message : String(error));
+    } finally {
+      clearTimeout(timer);
+      await scope.close();
+      current = undefined;
+    }
+    const ok = scope.failures.length === 0;
+    if (ok) passed++;
+    else failed++;
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const lines = [
+      `fault ${index + 1}/${selected.length} ${name}: ${ok ? 'passed' : 'FAILED'} in ${seconds} s`,
+      ...scope.summary.map((line) => `  ${line}`),
+      ...scope.notes.map((line) => `  - ${line}`),
+      ...scope.failures.map((line) => `  FAIL: ${line}`),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  process.stdout.write(`total ${((Date.now() - runStarted) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(`fault: ${passed} passed, ${failed} failed\n`);
+  process.exitCode = failed > 0 ? 1 : 0;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`fault: ${signal}, cleaning up\n`);
+    void (current?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
+main().catch(async (error: unknown) => {
+  process.stderr.write(`fault: ${error instanceof Error ? error.stack : String(error)}\n`);
+  await current?.close();
+  process.stdout.write('fault: 0 passed, 1 failed\n');
+  process.exit(1);
+});
