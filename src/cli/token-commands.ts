@@ -1,0 +1,308 @@
+/**
+ * The commands of `stats-service-token`: secrets, tokens and users of `access.json`
+ * (CONTRACT §3), made with the service's own token codec so that the service, and the
+ * original Python library, accept them. No secret or token ever goes into an error message.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { loadAccessFile, type AccessUser } from '../auth/access-file';
+import {
+  ACCESS_SECRET_PATTERN,
+  canonicalToken,
+  decodeToken,
+  isExpired,
+  makeToken,
+  signatureMatches,
+  signingKey,
+} from '../auth/token-codec';
+import { ConfigError } from '../env';
+import { appendUser, DuplicateUserError } from './access-file-writer';
+
+export const EXIT_OK = 0;
+/** The command ran and said no: a token that does not verify, a user that exists, a bad file. */
+export const EXIT_FAILED = 1;
+/** The command line is wrong (or `--help`): nothing was done. */
+export const EXIT_USAGE = 2;
+
+export const USAGE = `usage: stats-service-token <command> [options]
+
+  secret
+      Print a new access secret (128 hexadecimal characters).
+  token <identity> --secret <secret> [--expires-in <duration>]
+      Print a token for <identity> signed with <secret>.
+  add-user <username> --file <access.json> [--name <name>] [--expires-in <duration>] [--json]
+      Add a user with a new id, secret and token to the file (created when missing) and print
+      the token; with --json, one JSON object with username, id, access_token and
+      access_secret.
+  verify --file <access.json> <token>
+      Exit 0 when the service would accept the token with this file, 1 (and why) otherwise.
+
+  <duration> is a whole number of days, hours, minutes or seconds: 90d, 12h, 30m, 3600s.
+  Without --expires-in a token never expires. A <secret> or <token> given as "-" is read from
+  standard input (so that it stays out of the process list and the shell history).
+
+  Exit status: 0 done, 1 refused or failed, 2 bad command line.
+`;
+
+const UNIT_SECONDS = { d: 86_400, h: 3_600, m: 60, s: 1 } as const;
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** All of standard input, for an argument given as "-". */
+  readStdin(): string;
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** Runs one command line (without `node` and the script) and returns the exit status. */
+export function runCli(argv: readonly string[], io: CliIo): number {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'secret':
+        return secretCommand(rest, io);
+      case 'token':
+        return tokenCommand(rest, io);
+      case 'add-user':
+        return addUserCommand(rest, io);
+      case 'verify':
+        return verifyCommand(rest, io);
+      default:
+        if (command !== undefined && !isHelp(command)) {
+          throw new UsageError(`unknown command: ${printable(command)}`);
+        }
+        io.stderr(USAGE);
+        return EXIT_USAGE;
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(error.message === '' ? USAGE : `stats-service-token: ${error.message}\n\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    // These messages name a file and the problem, never its content.
+    if (error instanceof ConfigError || error instanceof DuplicateUserError) {
+      io.stderr(`stats-service-token: ${error.message}\n`);
+      return EXIT_FAILED;
+    }
+    // Anything else comes from the file system (its message names the path) or the codec.
+    io.stderr(`stats-service-token: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILED;
+  }
+}
+
+/** A new `access_secret`: 64 random bytes as hex, the format of `apiaccesstoken`. */
+export function newSecret(): string {
+  return randomBytes(64).toString('hex');
+}
+
+/** A new user id in the format of the original (`user_` and a uuid4 without dashes). */
+export function newUserId(): string {
+  return `user_${randomBytes(16).toString('hex')}`;
+}
+
+/** `90d`, `12h`, `30m`, `3600s` → seconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d{1,9})([dhms])$/.exec(text);
+  if (match === null) {
+    throw new UsageError('--expires-in must be a whole number followed by d, h, m or s (e.g. 90d)');
+  }
+  const seconds = Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
+  if (seconds === 0) throw new UsageError('--expires-in must be more than 0');
+  return seconds;
+}
+
+/**
+ * A token for `identity` signed with `secret`; `expiresInSeconds` from `nowMs` on, or, without
+ * it, never expiring (`"expires": 10`, as the original issued every token).
+ */
+export function issueToken(
+  identity: string,
+  secret: string,
+  expiresInSeconds: number | undefined,
+  nowMs: number,
+): string {
+  const expiresAt =
+    expiresInSeconds === undefined ? undefined : Math.floor(nowMs / 1000) + expiresInSeconds;
+  return makeToken(identity, secret, expiresAt === undefined ? {} : { expiresAt });
+}
+
+export type Verification =
+  | { readonly ok: true; readonly user: AccessUser; readonly expires: number }
+  | { readonly ok: false; readonly reason: string };
+
+/** The checks of the service's AccessService, each failure with its own reason. */
+export function verifyToken(
+  users: readonly AccessUser[],
+  token: string,
+  nowMs: number,
+): Verification {
+  const decoded = decodeToken(token);
+  if (!decoded.ok) return { ok: false, reason: `not a token (${decoded.reason})` };
+  const text = canonicalToken(token);
+  for (const user of users) {
+    const listed = user.tokens.find((t) => canonicalToken(t.accessToken) === text);
+    if (listed === undefined) continue;
+    if (!signatureMatches(decoded, signingKey(listed.accessSecret))) {
+      return { ok: false, reason: `bad signature: not signed with the secret listed beside it` };
+    }
+    const { identity, expires } = decoded.payload;
+    if (identity !== user.username && identity !== user.id) {
+      return {
+        ok: false,
+        reason: `its identity is neither the username nor the id of its user ${user.username}`,
+      };
+    }
+    if (isExpired(expires, nowMs / 1000)) {
+      return { ok: false, reason: `expired ${describeExpiry(expires)}` };
+    }
+    return { ok: true, user, expires };
+  }
+  return { ok: false, reason: 'not listed in the file' };
+}
+
+export function describeExpiry(expires: number): string {
+  if (expires < 1e9) return expires <= 5 ? '(legacy expires value <= 5)' : 'never';
+  return `at ${new Date(expires * 1000).toISOString()}`;
+}
+
+/** A command line that cannot be run; its message is shown with the usage. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function secretCommand(args: readonly string[], io: CliIo): number {
+  parse(args, {}, 0);
+  io.stdout(`${newSecret()}\n`);
+  return EXIT_OK;
+}
+
+function tokenCommand(args: readonly string[], io: CliIo): number {
+  const parsed = parse(args, { secret: { type: 'string' }, 'expires-in': { type: 'string' } }, 1);
+  const identity = checkedName(parsed.positionals[0], 'identity');
+  const secret = fromStdinIf(text(parsed, 'secret'), io);
+  if (secret === undefined) throw new UsageError('token needs --secret');
+  if (!ACCESS_SECRET_PATTERN.test(secret)) {
+    throw new UsageError('--secret must be 128 hexadecimal characters');
+  }
+  const expiresIn = optionalDuration(text(parsed, 'expires-in'));
+  io.stdout(`${issueToken(identity, secret, expiresIn, io.now())}\n`);
+  return EXIT_OK;
+}
+
+function addUserCommand(args: readonly string[], io: CliIo): number {
+  const parsed = parse(
+    args,
+    {
+      file: { type: 'string' },
+      name: { type: 'string' },
+      'expires-in': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    1,
+  );
+  const username = checkedName(parsed.positionals[0], 'username');
+  const file = requiredFile(text(parsed, 'file'), 'add-user');
+  const name = text(parsed, 'name');
+  const expiresIn = optionalDuration(text(parsed, 'expires-in'));
+  const id = newUserId();
+  const secret = newSecret();
+  const token = issueToken(username, secret, expiresIn, io.now());
+  appendUser(file, {
+    id,
+    username,
+    ...(name === undefined ? {} : { name }),
+    tokens: [{ access_token: token, access_secret: secret }],
+  });
+  io.stderr(`stats-service-token: added ${username} (${id}) to ${file}\n`);
+  io.stdout(
+    parsed.values.json === true
+      ? `${JSON.stringify({ username, id, access_token: token, access_secret: secret })}\n`
+      : `${token}\n`,
+  );
+  return EXIT_OK;
+}
+
+function verifyCommand(args: readonly string[], io: CliIo): number {
+  const parsed = parse(args, { file: { type: 'string' } }, 1);
+  const file = requiredFile(text(parsed, 'file'), 'verify');
+  const token = fromStdinIf(parsed.positionals[0], io);
+  if (token === undefined || token === '') throw new UsageError('verify needs a token');
+  const result = verifyToken(loadAccessFile(file), token, io.now());
+  if (!result.ok) {
+    io.stderr(`stats-service-token: invalid token: ${result.reason}\n`);
+    return EXIT_FAILED;
+  }
+  const { username, id } = result.user;
+  io.stdout(`valid: ${username} (${id}), expires ${describeExpiry(result.expires)}\n`);
+  return EXIT_OK;
+}
+
+type Options = Record<string, { type: 'string' | 'boolean' }>;
+
+interface Parsed {
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly positionals: readonly string[];
+}
+
+/** parseArgs with `--help` on every command, at most `maxPositionals`, and no value echoed. */
+function parse(args: readonly string[], options: Options, maxPositionals: number): Parsed {
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    // Node's first sentence names the option and the rule ("Unknown option '--x'"), not a value.
+    throw new UsageError((error as Error).message.split('. ')[0] ?? 'bad option');
+  }
+  if (parsed.values.help === true) throw new UsageError('');
+  if (parsed.positionals.length > maxPositionals) {
+    // Not echoed: a misplaced argument may well be a secret.
+    throw new UsageError(`too many arguments (at most ${maxPositionals})`);
+  }
+  return parsed;
+}
+
+/** The value of a string option (parseArgs has already refused a missing or boolean one). */
+function text(parsed: Parsed, name: string): string | undefined {
+  const value = parsed.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function isHelp(arg: string): boolean {
+  return arg === '--help' || arg === '-h' || arg === 'help';
+}
+
+function checkedName(value: string | undefined, what: string): string {
+  if (value === undefined) throw new UsageError(`missing <${what}>`);
+  // The identity is compared byte for byte with access.json: invisible differences would only
+  // make a token that never matches.
+  if (value === '' || value.trim() !== value || /\p{Cc}/u.test(value) || value.length > 128) {
+    throw new UsageError(
+      `<${what}> must be 1 to 128 characters, without control characters or surrounding blanks`,
+    );
+  }
+  return value;
+}
+
+function requiredFile(value: string | undefined, command: string): string {
+  if (value === undefined || value === '') throw new UsageError(`${command} needs --file`);
+  return value;
+}
+
+function optionalDuration(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : parseDuration(value);
+}
+
+function fromStdinIf(value: string | undefined, io: CliIo): string | undefined {
+  return value === '-' ? io.readStdin().trim() : value;
+}
+
+/** A command name is shown only when it looks like one. */
+function printable(arg: string): string {
+  return /^[a-z][a-z-]{0,31}$/.test(arg) ? arg : '(not shown)';
+}
