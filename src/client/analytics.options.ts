@@ -1,0 +1,126 @@
+import type { DropPolicy } from './event-queue';
+import type { StatsError } from './stats-error';
+import type { StatsEvent, StatsValue } from './stats-event';
+
+/** Why an event was dropped without being sent. */
+export type DropReason = 'queue_full' | 'shut_down';
+
+export interface AnalyticsOptions {
+  /** The service's base URL. Default `http://localhost:20080`. */
+  url?: string;
+  /** Sent as `Authorization: Token <accessToken>`; required unless `disabled`. */
+  accessToken?: string;
+  /**
+   * true (default): `log()` queues and resolves at once; batches go out in the background.
+   * false: `log()` sends the event and resolves to its id, or rejects with a StatsError.
+   */
+  defer?: boolean;
+  /** Keys merged into every event (an event's own keys win). */
+  tags?: Record<string, StatsValue>;
+  /** Send nothing and keep nothing (tests, local runs). Default false. */
+  disabled?: boolean;
+  /** Per HTTP request. Default 10000. */
+  timeoutMs?: number;
+  /** Deferred: events waiting at most. Default 10000. */
+  maxQueue?: number;
+  /** Deferred: which event goes when the queue is full. Default `oldest`. */
+  dropPolicy?: DropPolicy;
+  /** Deferred: events per `POST /log/events` at most. Default 500 (the service takes up to MAX_BATCH_EVENTS, 1000). */
+  maxBatchEvents?: number;
+  /** Deferred: bytes per batch body at most. Default 524288 (the service takes up to MAX_BODY_BYTES, 1 MiB). */
+  maxBatchBytes?: number;
+  /** Deferred: how long an event waits for others before its batch leaves. Default 1000. */
+  flushIntervalMs?: number;
+  /** Deferred: the first retry waits up to this (full jitter), doubling per retry. Default 500. */
+  retryBaseMs?: number;
+  /** Deferred: no retry waits longer (unless a Retry-After says so). Default 30000. */
+  retryMaxMs?: number;
+  /** Deferred: how long shutdown() keeps trying. Default 5000. */
+  shutdownTimeoutMs?: number;
+  /**
+   * Deferred: shutdown() when the event loop runs empty with events waiting (`beforeExit`), and on
+   * SIGTERM (then, unless another SIGTERM listener is there to decide, the signal is raised again).
+   * Default false.
+   */
+  flushOnExit?: boolean;
+  /** Deferred: events that will not be delivered (refused, rejected, or left at an exit hook's deadline). */
+  onError?: (error: StatsError, events: StatsEvent[]) => void;
+  /** Deferred: an event dropped without being sent. */
+  onDrop?: (event: StatsEvent, reason: DropReason) => void;
+}
+
+export type ResolvedOptions = Required<Omit<AnalyticsOptions, 'onError' | 'onDrop'>> &
+  Pick<AnalyticsOptions, 'onError' | 'onDrop'>;
+
+export const DEFAULT_OPTIONS = {
+  url: 'http://localhost:20080',
+  accessToken: '',
+  defer: true,
+  tags: {},
+  disabled: false,
+  timeoutMs: 10_000,
+  maxQueue: 10_000,
+  dropPolicy: 'oldest',
+  maxBatchEvents: 500,
+  maxBatchBytes: 512 * 1024,
+  flushIntervalMs: 1000,
+  retryBaseMs: 500,
+  retryMaxMs: 30_000,
+  shutdownTimeoutMs: 5000,
+  flushOnExit: false,
+} as const satisfies Omit<ResolvedOptions, 'onError' | 'onDrop'>;
+
+const POSITIVE = [
+  'timeoutMs',
+  'maxQueue',
+  'maxBatchEvents',
+  'maxBatchBytes',
+  'retryBaseMs',
+  'retryMaxMs',
+] as const;
+const NON_NEGATIVE = ['flushIntervalMs', 'shutdownTimeoutMs'] as const;
+/** Node's timers take at most 2^31 - 1 ms (a longer one fires after 1 ms). */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+/** Defaults filled in and every option checked; a bad one throws a TypeError naming it (never a value). */
+export function resolveOptions(options: AnalyticsOptions = {}): ResolvedOptions {
+  const defined = Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as AnalyticsOptions;
+  const resolved: ResolvedOptions = { ...DEFAULT_OPTIONS, ...defined };
+  const fail = (rule: string) => new TypeError(`Analytics.init: ${rule}`);
+
+  let url: URL;
+  try {
+    url = new URL(resolved.url);
+  } catch {
+    throw fail('url must be an absolute http:// or https:// URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw fail('url must be an absolute http:// or https:// URL');
+  }
+  if (typeof resolved.accessToken !== 'string') throw fail('accessToken must be a string');
+  if (!resolved.disabled && resolved.accessToken.trim() === '') {
+    throw fail('accessToken is required (or set disabled: true)');
+  }
+  for (const name of [...POSITIVE, ...NON_NEGATIVE]) {
+    const value = resolved[name];
+    const least = (NON_NEGATIVE as readonly string[]).includes(name) ? 0 : 1;
+    const most = name.endsWith('Ms') ? MAX_DELAY_MS : Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(value) || value < least || value > most) {
+      throw fail(`${name} must be an integer from ${least} to ${most}`);
+    }
+  }
+  if (resolved.dropPolicy !== 'oldest' && resolved.dropPolicy !== 'newest') {
+    throw fail("dropPolicy must be 'oldest' or 'newest'");
+  }
+  if (typeof resolved.tags !== 'object' || resolved.tags === null || Array.isArray(resolved.tags)) {
+    throw fail('tags must be an object');
+  }
+  for (const name of ['onError', 'onDrop'] as const) {
+    if (resolved[name] !== undefined && typeof resolved[name] !== 'function') {
+      throw fail(`${name} must be a function`);
+    }
+  }
+  return resolved;
+}

@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import { hostname, networkInterfaces } from 'node:os';
+import {
+  resolveOptions,
+  type AnalyticsOptions,
+  type DropReason,
+  type ResolvedOptions,
+} from './analytics.options';
+import { BatchSender } from './batch-sender';
+import { EventQueue } from './event-queue';
+import { registerExitFlush, unregisterExitFlush, type ExitTrigger } from './exit-hook';
+import { HttpTransport } from './http-transport';
+import { StatsError } from './stats-error';
+import type { EventData, QueuedEvent, StatsEvent } from './stats-event';
+
+/** `GET /ping`: `{"status":"ok","name":"stats-service","version":"…"}` (more keys may follow). */
+export interface PingReply {
+  status: string;
+  name?: string;
+  version?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * The stats-service client. `Analytics.init(options)` once at start-up, then
+ * `Analytics.stats().log({ event, uid, ... })` anywhere.
+ */
+export class Analytics {
+  private static instance: Analytics | undefined;
+
+  private readonly options: ResolvedOptions;
+  private readonly transport: HttpTransport;
+  private readonly queue: EventQueue<QueuedEvent> | undefined;
+  private readonly sender: BatchSender | undefined;
+  private droppedCount = 0;
+  private closed = false;
+  private shutdownResult: Promise<StatsEvent[]> | undefined;
+
+  /** Makes a client and the one `Analytics.stats()` returns (a previous one keeps running). */
+  static init(options: AnalyticsOptions = {}): Analytics {
+    Analytics.instance = new Analytics(options);
+    return Analytics.instance;
+  }
+
+  /** The client `Analytics.init()` made; throws when init() has not run. */
+  static stats(): Analytics {
+    if (Analytics.instance === undefined) {
+      throw new Error(
+        'Analytics.stats() was called before Analytics.init(): call Analytics.init({ url, accessToken }) once at start-up',
+      );
+    }
+    return Analytics.instance;
+  }
+
+  /** A client of its own, not the one `Analytics.stats()` returns. */
+  constructor(options: AnalyticsOptions = {}) {
+    this.options = resolveOptions(options);
+    const { url, accessToken, timeoutMs, defer, disabled, maxQueue, dropPolicy } = this.options;
+    this.transport = new HttpTransport(url, accessToken, timeoutMs);
+    if (defer && !disabled) {
+      this.queue = new EventQueue(maxQueue, dropPolicy);
+      this.sender = new BatchSender(
+        this.queue,
+        (body, signal) => this.transport.request('POST', '/log/events', body, signal),
+        this.options,
+        (error, events) => this.reportError(error, events),
+      );
+      if (this.options.flushOnExit) registerExitFlush(this, (trigger) => this.flushAtExit(trigger));
+    }
+  }
+
+  /** Events dropped without being sent (queue full, or logged after shutdown()). */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  /** Deferred events queued or on their way. */
+  get pending(): number {
+    return this.sender?.pending ?? 0;
+  }
+
+  /**
+   * Deferred: queues the event and resolves at once to its `event_id` (a UUID unless the event
+   * has one); never rejects. Otherwise: sends it and resolves to the id the service stored it
+   * under, or rejects with a StatsError.
+   */
+  log(data: EventData): Promise<string> {
+    if (this.options.disabled) return Promise.resolve(data.event_id ?? randomUUID());
+    if (this.sender === undefined) return this.send(data);
+    return Promise.resolve(this.enqueue(data));
+  }
+
+  /** The service's liveness answer; rejects with a StatsError. Disabled: `{ status: 'disabled' }`. */
+  async ping(): Promise<PingReply> {
+    if (this.options.disabled) return { status: 'disabled' };
+    const reply = await this.transport.request('GET', '/ping');
+    const { body } = reply;
+    if (reply.status === 200 && typeof body === 'object' && body !== null && 'status' in body) {
+      return body as PingReply;
+    }
+    throw StatsError.fromReply(reply);
+  }
+
+  /** Logs `server.start` for this machine: uid `system-<hostname>`, `hostname` and `ip`. */
+  systemStartup(): Promise<string> {
+    const host = hostname();
+    return this.log({
+      event: 'server.start',
+      uid: `system-${host}`,
+      hostname: host,
+      ip: firstExternalIpv4() ?? null,
+    });
+  }
+
+  /**
+   * Deferred: sends what is queued now and resolves once every event queued so far was
+   * delivered or reported to onError. While the service is unreachable that lasts until it
+   * is back: shutdown() has a deadline.
+   */
+  flush(): Promise<void> {
+    return this.sender?.flush() ?? Promise.resolve();
+  }
+
+  /**
+   * Stops taking events (later ones are dropped) and flushes for at most shutdownTimeoutMs.
+   * Resolves to the events left undelivered, oldest first; those whose request was cut at the
+   * deadline may have been stored all the same.
+   */
+  shutdown(): Promise<StatsEvent[]> {
+    this.shutdownResult ??= this.close();
+    return this.shutdownResult;
+  }
+
+  private async close(): Promise<StatsEvent[]> {
+    this.closed = true;
+    unregisterExitFlush(this);
+    return this.sender?.stop(this.options.shutdownTimeoutMs) ?? [];
+  }
+
+  /**
+   * SIGTERM: shutdown(). beforeExit (the loop ran empty, which may happen more than once):
+   * shutdown() only when there is something to send.
+   */
+  private async flushAtExit(trigger: ExitTrigger): Promise<void> {
+    if (trigger === 'beforeExit' && this.pending === 0) return;
+    const left = await this.shutdown();
+    if (left.length === 0) return;
+    const error = new StatsError(
+      `${left.length} events were not delivered within shutdownTimeoutMs (${this.options.shutdownTimeoutMs} ms) at exit`,
+      { kind: 'unreachable', status: 0 },
+    );
+    this.reportError(error, left);
+  }
+
+  private async send(data: EventData): Promise<string> {
+    const event: StatsEvent = { ...this.options.tags, ...data };
+    const reply = await this.transport.request('POST', '/log/event', serialise(event));
+    if (reply.status < 200 || reply.status >= 300) throw StatsError.fromReply(reply);
+    if (typeof reply.body !== 'string') {
+      throw new StatsError(`stats-service answered ${reply.status} without an event id`, {
+        kind: 'refused',
+        status: reply.status,
+        body: reply.body,
+      });
+    }
+    return reply.body;
+  }
+
+  private enqueue(data: EventData): string {
+    const event: StatsEvent = {
+      ...this.options.tags,
+      ...data,
+      // `?.`: a caller without types may pass nothing; the service then says what is missing.
+      event_id: data?.event_id ?? randomUUID(),
+    };
+    const id = event.event_id!;
+    if (this.closed) {
+      this.drop(event, 'shut_down');
+      return id;
+    }
+    let json: string;
+    try {
+      json = serialise(event);
+    } catch (error) {
+      this.reportError(error as StatsError, [event]);
+      return id;
+    }
+    const dropped = this.queue!.push({ event, json, bytes: Buffer.byteLength(json) });
+    if (dropped !== undefined) this.drop(dropped.event, 'queue_full');
+    this.sender!.queued();
+    return id;
+  }
+
+  private drop(event: StatsEvent, reason: DropReason): void {
+    this.droppedCount += 1;
+    callSafely(() => this.options.onDrop?.(event, reason));
+  }
+
+  private reportError(error: StatsError, events: StatsEvent[]): void {
+    callSafely(() => this.options.onError?.(error, events));
+  }
+}
+
+/** The event as JSON; a StatsError of kind `invalid` when it has none (a cycle, a BigInt). */
+function serialise(event: StatsEvent): string {
+  try {
+    return JSON.stringify(event);
+  } catch (error) {
+    throw new StatsError(
+      `the event cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`,
+      { kind: 'invalid', status: 0, cause: error },
+    );
+  }
+}
+
+/** A callback of the caller's that throws (or rejects) must not stop logging or delivery. */
+function callSafely(callback: () => unknown): void {
+  try {
+    const result = callback();
+    if (result instanceof Promise) result.catch(() => undefined);
+  } catch {
+    // the caller's own failure, not ours to report
+  }
+}
+
+/** The first non-internal IPv4 address of this machine, as os.networkInterfaces() lists them. */
+function firstExternalIpv4(): string | undefined {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) {
+      if (address.family === 'IPv4' && !address.internal) return address.address;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,308 @@
+import { BatchSender, isRetriable, type BatchSenderOptions } from './batch-sender';
+import { EventQueue } from './event-queue';
+import type { HttpReply } from './http-transport';
+import { StatsError } from './stats-error';
+import type { QueuedEvent, StatsEvent } from './stats-event';
+
+const OPTIONS: BatchSenderOptions = {
+  maxBatchEvents: 500,
+  maxBatchBytes: 512 * 1024,
+  flushIntervalMs: 1000,
+  retryBaseMs: 100,
+  retryMaxMs: 5000,
+};
+
+function reply(status: number, body: unknown = {}, retryAfterMs?: number): HttpReply {
+  return { status, body, retryAfterMs };
+}
+
+const OK = reply(200, { event_ids: [], rejected: [] });
+const UNREACHABLE = new StatsError('stats-service POST …: ECONNREFUSED', {
+  kind: 'unreachable',
+  status: 0,
+});
+
+type Answer = HttpReply | StatsError | 'hang';
+
+/**
+ * A sender over a fake `POST /log/events`: `answer` decides each reply from the event ids of
+ * the batch. Records what was sent and when (fake clock), and what reached onError.
+ */
+function harness(
+  answer: (ids: string[], call: number) => Answer,
+  options: Partial<BatchSenderOptions> = {},
+) {
+  const queue = new EventQueue<QueuedEvent>(1000, 'oldest');
+  const sent: Array<{ ids: string[]; at: number; bytes: number }> = [];
+  const errors: Array<{ error: StatsError; ids: Array<string | undefined> }> = [];
+  let signal: AbortSignal | undefined;
+  const send = (body: string, abandon: AbortSignal): Promise<HttpReply> => {
+    signal = abandon;
+    const ids = (JSON.parse(body) as StatsEvent[]).map((event) => event.event_id!);
+    sent.push({ ids, at: Date.now(), bytes: Buffer.byteLength(body) });
+    const answered = answer(ids, sent.length);
+    if (answered === 'hang') {
+      return new Promise((_resolve, reject) =>
+        abandon.addEventListener('abort', () => reject(UNREACHABLE)),
+      );
+    }
+    return answered instanceof StatsError ? Promise.reject(answered) : Promise.resolve(answered);
+  };
+  // Math.random() fixed at 0.5: each backoff is half its ceiling, so waits can be checked exactly.
+  const sender = new BatchSender(
+    queue,
+    send,
+    { ...OPTIONS, ...options },
+    (error, events) => errors.push({ error, ids: events.map((event) => event.event_id) }),
+    () => 0.5,
+  );
+  let next = 0;
+  const log = (count: number, extra: Record<string, string> = {}) => {
+    for (let i = 0; i < count; i += 1) {
+      const event: StatsEvent = { event: 'test', uid: 'u', event_id: `e${next}`, ...extra };
+      next += 1;
+      const json = JSON.stringify(event);
+      queue.push({ event, json, bytes: Buffer.byteLength(json) });
+    }
+    sender.queued();
+  };
+  const gaps = () => sent.slice(1).map((entry, i) => entry.at - sent[i]!.at);
+  return { sender, sent, errors, log, gaps, signal: () => signal };
+}
+
+describe(BatchSender.name, () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('sends a batch flushIntervalMs after the first event, not before', async () => {
+    const { sent, log } = harness(() => OK);
+    log(3);
+    await jest.advanceTimersByTimeAsync(999);
+    expect(sent).toEqual([]);
+    log(2);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(sent.map((entry) => entry.ids)).toEqual([['e0', 'e1', 'e2', 'e3', 'e4']]);
+  });
+
+  it('sends a full batch at once, in batches of maxBatchEvents, in order', async () => {
+    const { sender, sent, log } = harness(() => OK, { maxBatchEvents: 10 });
+    log(25);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(sent.length).toBeGreaterThan(0);
+    await sender.flush();
+    expect(sent.map((entry) => entry.ids.length)).toEqual([10, 10, 5]);
+    expect(sent.flatMap((entry) => entry.ids)).toEqual(
+      Array.from({ length: 25 }, (_, i) => `e${i}`),
+    );
+  });
+
+  it('keeps each body within maxBatchBytes', async () => {
+    const { sender, sent, log } = harness(() => OK, { maxBatchBytes: 1000 });
+    log(40, { padding: 'x'.repeat(100) });
+    await sender.flush();
+    expect(sent.flatMap((entry) => entry.ids)).toHaveLength(40);
+    expect(Math.max(...sent.map((entry) => entry.bytes))).toBeLessThanOrEqual(1000);
+    // Each event is about 150 bytes: six fit in 1000, seven do not.
+    expect(sent.map((entry) => entry.ids.length)).toEqual([6, 6, 6, 6, 6, 6, 4]);
+  });
+
+  it('retries no answer, 5xx, 408 and 429 with exponential backoff and full jitter until delivered', async () => {
+    const script: Answer[] = [UNREACHABLE, reply(500), reply(408), reply(429), reply(503), OK];
+    const { sender, sent, errors, log, gaps } = harness((_ids, call) => script[call - 1]!);
+    log(1);
+    const flushed = sender.flush();
+    await jest.advanceTimersByTimeAsync(10_000);
+    await flushed;
+    expect(sent).toHaveLength(6);
+    // Half of 100, 200, 400, 800 and 1600 ms (random fixed at 0.5).
+    expect(gaps()).toEqual([50, 100, 200, 400, 800]);
+    expect(errors).toEqual([]);
+  });
+
+  it('honours Retry-After (seconds from the service) before the next try', async () => {
+    const script: Answer[] = [
+      reply(503, { message: 'spool full' }, 3000),
+      reply(429, {}, 1000),
+      OK,
+    ];
+    const { sender, log, gaps } = harness((_ids, call) => script[call - 1]!);
+    log(1);
+    const flushed = sender.flush();
+    await jest.advanceTimersByTimeAsync(10_000);
+    await flushed;
+    // Retry-After plus half of retryBaseMs of jitter.
+    expect(gaps()).toEqual([3050, 1050]);
+  });
+
+  it('splits a batch the service finds too large (413) until each part fits, keeping order', async () => {
+    // Batches of more than two events are too large, and so is event e4 on its own.
+    const { sender, sent, errors, log } = harness((ids) =>
+      ids.length > 2 || ids.includes('e4') ? reply(413, { message: 'too large' }) : OK,
+    );
+    log(5);
+    await jest.advanceTimersByTimeAsync(1000);
+    await sender.flush();
+    expect(sent.map((entry) => entry.ids.join(','))).toEqual([
+      'e0,e1,e2,e3,e4',
+      'e0,e1,e2',
+      'e0,e1',
+      'e2',
+      'e3,e4',
+      'e3',
+      'e4',
+    ]);
+    expect(errors.map(({ error, ids }) => [error.kind, error.status, error.message, ids])).toEqual([
+      ['refused', 413, 'too large', ['e4']],
+    ]);
+  });
+
+  it('does not retry another 4xx: reports it with its events and goes on', async () => {
+    const { sender, sent, errors, log } = harness((ids) =>
+      ids.includes('e0') ? reply(401, { statusCode: 401, message: 'invalid token' }) : OK,
+    );
+    log(2);
+    await jest.advanceTimersByTimeAsync(1000);
+    await sender.flush();
+    log(1);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(sent.map((entry) => entry.ids)).toEqual([['e0', 'e1'], ['e2']]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.error).toMatchObject({
+      kind: 'refused',
+      status: 401,
+      message: 'invalid token',
+    });
+    expect(errors[0]!.ids).toEqual(['e0', 'e1']);
+  });
+
+  it('reports the rejected entries of a 200 or 202 one event at a time, and retries none', async () => {
+    const { sender, sent, errors, log } = harness((_ids, call) =>
+      call === 1
+        ? reply(202, { event_ids: ['e0', null], rejected: [{ index: 1, reason: 'a-b: bad key' }] })
+        : reply(200, { event_ids: [null], rejected: [{ index: 0, reason: 'uid: required' }] }),
+    );
+    log(2);
+    await jest.advanceTimersByTimeAsync(1000);
+    log(1);
+    await jest.advanceTimersByTimeAsync(1000);
+    await sender.flush();
+    expect(sent).toHaveLength(2);
+    expect(errors.map(({ error, ids }) => [error.kind, error.status, error.message, ids])).toEqual([
+      ['rejected', 202, 'a-b: bad key', ['e1']],
+      ['rejected', 200, 'uid: required', ['e2']],
+    ]);
+    expect(errors[0]!.error.body).toEqual({ index: 1, reason: 'a-b: bad key' });
+  });
+
+  it('reports the entries of a 400 where no event was valid one by one', async () => {
+    const { sender, errors, log } = harness(() =>
+      reply(400, {
+        message: 'no event of the batch is valid',
+        event_ids: [null, null],
+        rejected: [
+          { index: 0, reason: 'event: required' },
+          { index: 1, reason: 'x: arrays are refused' },
+        ],
+      }),
+    );
+    log(2);
+    await jest.advanceTimersByTimeAsync(1000);
+    await sender.flush();
+    expect(errors.map(({ error, ids }) => [error.status, error.message, ids])).toEqual([
+      [400, 'event: required', ['e0']],
+      [400, 'x: arrays are refused', ['e1']],
+    ]);
+  });
+
+  it('counts events, queued or in flight, as pending until delivered', async () => {
+    const { sender, log } = harness(() => 'hang', { maxBatchEvents: 2 });
+    log(3);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(sender.pending).toBe(3);
+    const stopped = sender.stop(0);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await stopped).toHaveLength(3);
+  });
+
+  it('stop(): at the deadline abandons the request in flight and returns what is left, in order', async () => {
+    const { sender, sent, log, signal } = harness(() => 'hang', { maxBatchEvents: 2 });
+    log(3);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(sent.map((entry) => entry.ids)).toEqual([['e0', 'e1']]);
+    const stopped = sender.stop(5000);
+    await jest.advanceTimersByTimeAsync(4999);
+    expect(signal()!.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    const left = await stopped;
+    expect(signal()!.aborted).toBe(true);
+    expect(left.map((event) => event.event_id)).toEqual(['e0', 'e1', 'e2']);
+    expect(sender.pending).toBe(0);
+  });
+
+  it('stop(): cuts a backoff short at the deadline', async () => {
+    const { sender, sent, log } = harness(() => reply(503, {}, 60_000));
+    log(1);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(sent).toHaveLength(1);
+    const stopped = sender.stop(2000);
+    await jest.advanceTimersByTimeAsync(2000);
+    expect((await stopped).map((event) => event.event_id)).toEqual(['e0']);
+    expect(sent).toHaveLength(1);
+  });
+
+  it('stop(): flushes first and returns nothing when all was delivered; sends nothing after', async () => {
+    const { sender, sent, log } = harness(() => OK);
+    log(3);
+    await expect(sender.stop(5000)).resolves.toEqual([]);
+    expect(sent).toHaveLength(1);
+    log(1);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(sent).toHaveLength(1);
+  });
+});
+
+describe('BatchSender timers', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('holds no timer that keeps the process alive, except while flush() is awaited', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const realSetTimeout = setTimeout;
+    jest.spyOn(global, 'setTimeout').mockImplementation((fn: () => void, ms?: number) => {
+      const timer = realSetTimeout(fn, ms);
+      timers.push(timer);
+      return timer;
+    });
+    const queue = new EventQueue<QueuedEvent>(10, 'oldest');
+    let calls = 0;
+    const sender = new BatchSender(
+      queue,
+      () => {
+        calls += 1;
+        return Promise.resolve(calls === 1 ? reply(503, {}, 0) : OK);
+      },
+      { ...OPTIONS, flushIntervalMs: 20, retryBaseMs: 50 },
+      () => undefined,
+      () => 0.5,
+    );
+    queue.push({ event: { event: 'e', uid: '' }, json: '{}', bytes: 2 });
+    sender.queued();
+    const flushTimer = timers[0]!;
+    expect(flushTimer.hasRef()).toBe(false);
+    await new Promise((resolve) => realSetTimeout(resolve, 40));
+    // The first try failed: the backoff timer is running, in the background, unref'd.
+    expect(calls).toBe(1);
+    const backoffTimer = timers[1]!;
+    expect(backoffTimer.hasRef()).toBe(false);
+    const flushed = sender.flush();
+    expect(backoffTimer.hasRef()).toBe(true);
+    await flushed;
+    expect(calls).toBe(2);
+  });
+});
+
+describe(isRetriable.name, () => {
+  it('retries no answer, 408, 429 and 5xx only', () => {
+    const statuses = [0, 400, 401, 403, 404, 408, 413, 415, 422, 429, 500, 502, 503, 504];
+    expect(statuses.filter(isRetriable)).toEqual([0, 408, 429, 500, 502, 503, 504]);
+  });
+});

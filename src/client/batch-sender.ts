@@ -1,0 +1,232 @@
+import { retryDelay, type BackoffOptions } from './backoff';
+import { batchBody, batchLength, halves } from './batching';
+import type { EventQueue } from './event-queue';
+import type { HttpReply } from './http-transport';
+import { StatsError } from './stats-error';
+import type { QueuedEvent, StatsEvent } from './stats-event';
+
+export interface BatchSenderOptions extends BackoffOptions {
+  maxBatchEvents: number;
+  maxBatchBytes: number;
+  flushIntervalMs: number;
+}
+
+/** POSTs one batch body to `/log/events`; rejects only with a StatsError of kind `unreachable`. */
+export type SendBatch = (body: string, signal: AbortSignal) => Promise<HttpReply>;
+
+/** Events that will not be delivered, and why. */
+export type ReportError = (error: StatsError, events: StatsEvent[]) => void;
+
+type Outcome = 'done' | 'split' | 'abandoned';
+
+/** 408, 429 and 5xx are worth another try, as is no answer at all (status 0). */
+export function isRetriable(status: number): boolean {
+  return status === 0 || status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * Takes batches off the queue and delivers them, one request at a time so that events arrive
+ * in the order they were logged. A batch leaves when it is full or `flushIntervalMs` after the
+ * first event waiting; failures that may pass are retried (backoff with full jitter, Retry-After
+ * honoured) until they succeed or stop() gives up; a 413 splits the batch in halves.
+ *
+ * No timer keeps the process alive while it runs in the background; while someone awaits
+ * flush() or stop(), the backoff timer does (they asked to wait).
+ */
+export class BatchSender {
+  private flushTimer?: NodeJS.Timeout;
+  private backoffTimer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  /** The batch being delivered (with the halves of a split still to go). */
+  private inFlight: QueuedEvent[] = [];
+  private waiters = 0;
+  private stopped = false;
+  private readonly abandon = new AbortController();
+
+  constructor(
+    private readonly queue: EventQueue<QueuedEvent>,
+    private readonly send: SendBatch,
+    private readonly options: BatchSenderOptions,
+    private readonly report: ReportError,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Events queued or on their way. */
+  get pending(): number {
+    return this.queue.length + this.inFlight.length;
+  }
+
+  /** Call after queueing: starts a full batch now, else makes sure one leaves within the interval. */
+  queued(): void {
+    if (this.running !== undefined || this.stopped || this.queue.length === 0) return;
+    if (this.queue.length >= this.options.maxBatchEvents) {
+      this.start();
+    } else if (this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => this.start(), this.options.flushIntervalMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Resolves once every queued event was delivered or reported (or stop() gave up). */
+  async flush(): Promise<void> {
+    this.waiters += 1;
+    this.backoffTimer?.ref();
+    try {
+      while (!this.stopped && (this.queue.length > 0 || this.running !== undefined)) {
+        this.start();
+        await this.running;
+      }
+    } finally {
+      this.waiters -= 1;
+      if (this.waiters === 0) this.backoffTimer?.unref();
+    }
+  }
+
+  /**
+   * Flushes for at most `timeoutMs`, then abandons the request in flight and any backoff, and
+   * stops for good. Resolves to the events left undelivered, oldest first.
+   */
+  async stop(timeoutMs: number): Promise<StatsEvent[]> {
+    const deadline = setTimeout(() => this.giveUp(), timeoutMs);
+    try {
+      await this.flush();
+    } finally {
+      clearTimeout(deadline);
+    }
+    this.giveUp();
+    await this.running;
+    const left = [...this.inFlight, ...this.queue.shift()];
+    this.inFlight = [];
+    return left.map((queued) => queued.event);
+  }
+
+  private giveUp(): void {
+    this.stopped = true;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.abandon.abort();
+  }
+
+  private start(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.running !== undefined || this.stopped) return;
+    this.running = this.drain()
+      .catch((error: unknown) => {
+        // Not expected (send() rejects with StatsErrors only): report, never reject into flush().
+        const events = this.inFlight.map((queued) => queued.event);
+        this.inFlight = [];
+        this.report(
+          new StatsError(String(error), { kind: 'invalid', status: 0, cause: error }),
+          events,
+        );
+      })
+      .finally(() => {
+        this.running = undefined;
+        // Events logged between the last batch and now would otherwise wait for the next log().
+        this.queued();
+      });
+  }
+
+  private async drain(): Promise<void> {
+    const { maxBatchEvents, maxBatchBytes } = this.options;
+    while (this.queue.length > 0 && !this.stopped) {
+      this.inFlight = this.queue.shift(
+        batchLength(sizes(this.queue), maxBatchEvents, maxBatchBytes),
+      );
+      const todo: QueuedEvent[][] = [this.inFlight];
+      while (todo.length > 0) {
+        const batch = todo[0]!;
+        const outcome = await this.deliver(batch);
+        if (outcome === 'abandoned') return;
+        todo.shift();
+        if (outcome === 'split') todo.unshift(...halves(batch));
+        this.inFlight = todo.flat();
+      }
+    }
+  }
+
+  /** One batch until it is delivered, refused for good, too large (split) or abandoned. */
+  private async deliver(batch: QueuedEvent[]): Promise<Outcome> {
+    const body = batchBody(batch.map((queued) => queued.json));
+    for (let attempt = 0; ; attempt += 1) {
+      let failure: StatsError;
+      try {
+        const reply = await this.send(body, this.abandon.signal);
+        if (reply.status >= 200 && reply.status < 300) {
+          this.reportRejected(batch, reply);
+          return 'done';
+        }
+        if (reply.status === 413 && batch.length > 1) return 'split';
+        failure = StatsError.fromReply(reply);
+        if (!isRetriable(reply.status)) {
+          this.reportRefused(batch, reply, failure);
+          return 'done';
+        }
+      } catch (error) {
+        failure =
+          error instanceof StatsError
+            ? error
+            : new StatsError(String(error), { kind: 'unreachable', status: 0, cause: error });
+      }
+      if (this.stopped) return 'abandoned';
+      await this.sleep(retryDelay(attempt, failure.retryAfterMs, this.options, this.random));
+      if (this.stopped) return 'abandoned';
+    }
+  }
+
+  /** Per-event refusals inside a 200/202 (or a 400 where none was valid): not worth retrying. */
+  private reportRejected(batch: QueuedEvent[], reply: HttpReply): boolean {
+    const rejected = rejectedEntries(reply.body);
+    for (const entry of rejected) {
+      const queued = batch[entry.index];
+      if (queued === undefined) continue;
+      this.report(
+        new StatsError(entry.reason, { kind: 'rejected', status: reply.status, body: entry }),
+        [queued.event],
+      );
+    }
+    return rejected.length > 0;
+  }
+
+  private reportRefused(batch: QueuedEvent[], reply: HttpReply, failure: StatsError): void {
+    if (reply.status === 400 && this.reportRejected(batch, reply)) return;
+    this.report(
+      failure,
+      batch.map((queued) => queued.event),
+    );
+  }
+
+  /** Waits `ms`, or less when stop() gives up. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(this.backoffTimer);
+        this.backoffTimer = undefined;
+        this.abandon.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.backoffTimer = setTimeout(done, ms);
+      if (this.waiters === 0) this.backoffTimer.unref();
+      this.abandon.signal.addEventListener('abort', done);
+    });
+  }
+}
+
+function* sizes(queue: Iterable<QueuedEvent>): Generator<number> {
+  for (const queued of queue) yield queued.bytes;
+}
+
+/** The `rejected` entries of a batch answer (`{ event_ids, rejected: [{ index, reason }] }`). */
+function rejectedEntries(body: unknown): Array<{ index: number; reason: string }> {
+  if (typeof body !== 'object' || body === null || !('rejected' in body)) return [];
+  const { rejected } = body;
+  if (!Array.isArray(rejected)) return [];
+  return rejected.flatMap((entry: unknown) => {
+    if (typeof entry !== 'object' || entry === null) return [];
+    const { index, reason } = entry as { index?: unknown; reason?: unknown };
+    return typeof index === 'number' && Number.isInteger(index)
+      ? [{ index, reason: typeof reason === 'string' ? reason : 'rejected by stats-service' }]
+      : [];
+  });
+}

@@ -1,0 +1,25 @@
+/** A value the service stores: nested objects are flattened with `_` (`{a: {b: 1}}` is `a_b`). */
+export type StatsValue = string | number | boolean | null | { [key: string]: StatsValue };
+
+/**
+ * What `log()` takes: `event` (its name) and `uid` (whose events these are, may be empty) are
+ * required; other keys must match `^[A-Za-z0-9_]+$`. `time` is reserved: the service stamps events.
+ */
+export interface EventData {
+  event: string;
+  uid: string;
+  /** Kept by the service when it matches `^[A-Za-z0-9_.:-]{1,128}$`. */
+  event_id?: string;
+  [key: string]: StatsValue | undefined;
+}
+
+/** An event as sent: the default `tags`, then the logged data; deferred events carry an `event_id`. */
+export type StatsEvent = EventData;
+
+/** A queued event, serialised once when it is logged. */
+export interface QueuedEvent {
+  event: StatsEvent;
+  json: string;
+  /** UTF-8 bytes of `json`. */
+  bytes: number;
+}
