@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { setupOpenApi } from './openapi/openapi-document';
 
 /**
  * The application as main.ts serves it and the e2e tests drive it. Nest's own body parser is
@@ -23,5 +24,7 @@ export async function createApp(): Promise<NestExpressApplication> {
   // Exit 0 after a clean shutdown instead of re-raising the signal (Kubernetes reads 143 as a
   // failure in its events).
   app.enableShutdownHooks([], { useProcessExit: true });
+  // Before init: its routes must come before Nest's JSON 404 for unknown routes.
+  setupOpenApi(app);
   return app;
 }

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator';
 import { InfluxHealthIndicator } from '../influx/influx.health';
+import { ref } from '../openapi/schemas';
 import { SpoolHealthIndicator } from '../spool/spool.health';
 import { GracefulShutdown } from './graceful-shutdown';
 
@@ -26,6 +28,8 @@ export class HealthController {
 
   /** Liveness (GET and HEAD): never looks at InfluxDB, so an outage restarts no pod. */
   @Get(['', 'ping'])
+  @ApiOperation({ summary: 'Liveness: never looks at InfluxDB' })
+  @ApiOkResponse({ description: 'Alive.', schema: ref('Liveness') })
   ping() {
     return { status: 'ok', name: 'stats-service', version };
   }
@@ -35,7 +39,14 @@ export class HealthController {
    * below SPOOL_LOW_WATER_BYTES), and from SIGTERM on; each check is in the body.
    */
   @Get('ready')
-  @HealthCheck()
+  // Terminus would document its own generic example; ours names the three checks.
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOperation({ operationId: 'ready', summary: 'Readiness: InfluxDB, the spool, shutdown' })
+  @ApiOkResponse({ description: 'Every check is up.', schema: ref('Readiness') })
+  @ApiServiceUnavailableResponse({
+    description: 'A check is down: InfluxDB, the spool (full), or shutting down.',
+    schema: ref('Readiness'),
+  })
   ready() {
     return this.health.check([
       () => this.shutdown.isHealthy('shutdown'),

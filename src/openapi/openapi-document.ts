@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import {
+  DocumentBuilder,
+  SwaggerModule,
+  type OpenAPIObject,
+  type SchemaObject,
+} from '@nestjs/swagger';
+import { TOKEN_SCHEME } from './openapi.decorators';
+import { SCHEMAS } from './schemas';
+
+const { version } = JSON.parse(
+  readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
+) as { version: string };
+
+/** The UI is served at `/docs`, the document at `/docs-json`. */
+export const DOCS_PATH = 'docs';
+
+const DESCRIPTION = [
+  'In-house services POST analytics events here with an access token; they are stored in',
+  'InfluxDB. Wire-compatible with the original Python stats-service.',
+  '',
+  'Every route also answers with a trailing slash. POST bodies are read as JSON whatever their',
+  'Content-Type. Unknown routes and methods get a JSON 404.',
+].join('\n');
+
+const TOKEN_DESCRIPTION = [
+  'The whole `Authorization` header value: `Token <t>`, where `<t>` is the access token',
+  '(base64url with `=` padding of the payload JSON and its HMAC-SHA512 signature).',
+  '`Bearer <t>`, `Token<t>` and a bare `<t>` are accepted too.',
+].join(' ');
+
+/** The liveness routes, whose HEAD the contract names; Express answers it for every GET. */
+const LIVENESS = { '/': 'root', '/ping': 'ping' } as const;
+
+/**
+ * The OpenAPI 3.1 document of every controller route. Built once, at start-up, from the
+ * decorators on the controllers and the schemas in `schemas.ts`.
+ */
+export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setOpenAPIVersion('3.1.0')
+    .setTitle('stats-service')
+    .setDescription(DESCRIPTION)
+    .setVersion(version)
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'Authorization', description: TOKEN_DESCRIPTION },
+      TOKEN_SCHEME,
+    )
+    .build();
+  config.components = {
+    ...config.components,
+    // The schemas are JSON Schema 2020-12, which Nest's 3.0 SchemaObject type cannot spell.
+    schemas: SCHEMAS as Record<string, SchemaObject>,
+  };
+  const document = SwaggerModule.createDocument(app, config);
+  for (const [path, name] of Object.entries(LIVENESS)) {
+    const item = document.paths[path];
+    if (!item?.get) throw new Error(`OpenAPI: no GET ${path} to document HEAD for`);
+    item.get.operationId = name;
+    item.head = {
+      ...item.get,
+      operationId: `${name}Head`,
+      summary: `${item.get.summary ?? ''} (headers only)`,
+      responses: { '200': { description: 'Alive; no body.' } },
+    };
+  }
+  return document;
+}
+
+/**
+ * Serves the document at `/docs-json` and the Swagger UI at `/docs`, its assets from the
+ * swagger-ui-dist package (nothing from a CDN). These are plain Express routes, registered
+ * before Nest's: the global TokenGuard does not see them, so they need no token.
+ */
+export function setupOpenApi(app: INestApplication): void {
+  SwaggerModule.setup(DOCS_PATH, app, createOpenApiDocument(app), {
+    raw: ['json'],
+    customSiteTitle: 'stats-service API',
+    // No request to validator.swagger.io: the machines have no network.
+    swaggerOptions: { validatorUrl: null },
+  });
+}
