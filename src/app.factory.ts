@@ -6,8 +6,9 @@ import { setupOpenApi } from './openapi/openapi-document';
 
 /**
  * The application as main.ts serves it and the e2e tests drive it. Nest's own body parser is
- * off (JsonBodyMiddleware reads bodies, with MAX_BODY_BYTES). Start-up logs are held back, so a
- * start-up failure is reported once by the caller and not also as Nest's stack trace.
+ * off (JsonBodyInterceptor reads bodies, with MAX_BODY_BYTES, after the TokenGuard). Start-up
+ * logs are held back, so a start-up failure is reported once by the caller and not also as
+ * Nest's stack trace.
  */
 export async function createApp(): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {

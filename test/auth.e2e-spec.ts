@@ -7,9 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { encodeToken, makeToken, signingKey } from '../src/auth/token-codec';
-import { dropDatabase, influxQuery } from './support/influxd';
+import { dropDatabase, httpRequest, influxQuery } from './support/influxd';
 import {
+  AUTH,
   DEMO_SECRET,
   DEMO_TOKEN,
   get,
@@ -454,4 +456,125 @@ describe('one user from STATS_ACCESS_TOKEN and STATS_ACCESS_SECRET', () => {
 
     expectRefused(reply, 'unknown token', other);
   });
+});
+
+describe('the token is checked before the body is read', () => {
+  const MAX_BODY_BYTES = 4096;
+  let svc: RunningService;
+
+  beforeAll(async () => {
+    svc = await startService({ MAX_BODY_BYTES: String(MAX_BODY_BYTES) });
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    if (svc) await dropDatabase(svc.influxUrl, svc.database);
+  });
+
+  const unsupportedMediaType = (message: string) => ({
+    statusCode: 415,
+    error: 'Unsupported Media Type',
+    message,
+  });
+  const tooLarge = {
+    statusCode: 413,
+    error: 'Payload Too Large',
+    message: `the body is larger than ${MAX_BODY_BYTES} bytes (MAX_BODY_BYTES), after decompression`,
+  };
+
+  /** [case, body, extra headers, the answer with a valid token] */
+  const bodies: Array<[string, () => string | Buffer, Record<string, string>, number, unknown]> = [
+    [
+      'an invalid JSON body',
+      () => '{"event": "e", "uid": ',
+      {},
+      400,
+      { statusCode: 400, error: 'Bad Request', message: 'the body is not valid JSON' },
+    ],
+    [
+      'a body over MAX_BODY_BYTES',
+      () => JSON.stringify({ event: 'e', uid: 'u', pad: 'x'.repeat(1024 * 1024) }),
+      {},
+      413,
+      tooLarge,
+    ],
+    [
+      'a gzip bomb',
+      () => gzipSync(JSON.stringify({ event: 'e', uid: 'u', pad: 'x'.repeat(20_000_000) })),
+      { 'Content-Encoding': 'gzip' },
+      413,
+      tooLarge,
+    ],
+    [
+      'an unsupported Content-Encoding',
+      () => JSON.stringify({ event: 'e', uid: 'u' }),
+      { 'Content-Encoding': 'compress' },
+      415,
+      unsupportedMediaType('Content-Encoding must be gzip, deflate, br or identity'),
+    ],
+  ];
+
+  /** [case, Authorization headers, the 401's reason] */
+  const refused: Array<[string, Record<string, string>, string]> = [
+    ['without a token', {}, 'missing Authorization header'],
+    ['with a malformed token', { Authorization: 'Token not*a*token' }, 'malformed token'],
+    [
+      'with an unknown token',
+      { Authorization: `Token ${makeToken('statsbob', newSecret())}` },
+      'unknown token',
+    ],
+  ];
+  const paths = ['/log/event', '/log/events'];
+
+  const cases = paths.flatMap((path) =>
+    bodies.flatMap(([name, body, headers]) =>
+      refused.map(
+        ([how, auth, reason]) => [path, name, how, body, { ...headers, ...auth }, reason] as const,
+      ),
+    ),
+  );
+
+  it.each(cases)(
+    'POST %s with %s %s gets 401, not the body refusal',
+    async (path, _name, _how, body, headers, reason) => {
+      const reply = await httpRequest('POST', `${svc.url}${path}`, body(), {
+        'Content-Type': 'application/json',
+        ...headers,
+      });
+
+      expect({
+        status: reply.status,
+        wwwAuthenticate: reply.headers['www-authenticate'],
+        contentType: reply.headers['content-type'],
+        body: JSON.parse(reply.body) as unknown,
+      }).toEqual({
+        status: 401,
+        wwwAuthenticate: 'Token',
+        contentType: expect.stringMatching(/^application\/json/) as unknown,
+        body: unauthorized(reason),
+      });
+    },
+  );
+
+  const authorized = paths.flatMap((path) =>
+    bodies.map(
+      ([name, body, headers, status, answer]) =>
+        [path, name, body, headers, status, answer] as const,
+    ),
+  );
+
+  it.each(authorized)(
+    'POST %s with %s and a valid token still gets the body refusal',
+    async (path, _name, body, headers, status, answer) => {
+      const reply = await httpRequest('POST', `${svc.url}${path}`, body(), {
+        'Content-Type': 'application/json',
+        ...AUTH,
+        ...headers,
+      });
+
+      expect(reply.status).toBe(status);
+      expect(reply.headers['www-authenticate']).toBeUndefined();
+      expect(JSON.parse(reply.body)).toEqual(answer);
+    },
+  );
 });

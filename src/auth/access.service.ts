@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from '../env';
 import { loadAccessFile, usersFromEnv } from './access-file';
@@ -65,6 +65,7 @@ export class AccessService {
       }
     }
     this.userCount = users.length;
+    new Logger(AccessService.name).log(`${this.userCount} user(s), ${this.tokens.size} token(s)`);
   }
 
   authenticate(token: string): AuthResult {

@@ -4,6 +4,9 @@ import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-hos
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { parseHttpConfig } from '../http/http.config';
 import { RetryLaterException } from '../http/retry-later.exception';
 import { MetricsService } from '../metrics/metrics.service';
 import { AccessService } from './access.service';
@@ -69,7 +72,7 @@ let guard: TokenGuard;
 /** A guard over the test's access file, with the rate limit these variables configure. */
 function guardWith(env: Record<string, string> = {}, metrics = new MetricsService()): TokenGuard {
   const config: AuthConfig = { ...parseAuthConfig(env), accessJsonPath: '' };
-  return new TokenGuard(new Reflector(), access, config, metrics);
+  return new TokenGuard(new Reflector(), access, config, metrics, parseHttpConfig({}));
 }
 
 beforeAll(() => {
@@ -116,7 +119,13 @@ function attempt(
   };
   const response = new FakeResponse();
   const context = new ExecutionContextHost([request, response], controller, handler);
-  return { request, response, run: () => using.canActivate(context) };
+  /** The guard's decision: without a body to read, it decides synchronously. */
+  const run = (): boolean => {
+    const result = using.canActivate(context);
+    if (typeof result !== 'boolean') throw new Error('expected a synchronous decision');
+    return result;
+  };
+  return { request, response, run };
 }
 
 function refusal(authorization: string | undefined) {
@@ -307,5 +316,60 @@ describe(TokenGuard.name, () => {
 
       expect(await rateLimitedEvents(metrics)).toBeUndefined();
     });
+
+    /** A POST whose body is still unread, as the guard sees it (JsonBodyInterceptor runs after). */
+    function unread(body: string | Buffer, headers: Record<string, string> = {}) {
+      const stream = Readable.from([Buffer.from(body)]);
+      const request = Object.assign(stream, {
+        method: 'POST',
+        headers: {
+          authorization: `Token ${DEMO_TOKEN}`,
+          'content-length': String(Buffer.byteLength(body)),
+          ...headers,
+        },
+        body: undefined,
+      });
+      const context = new ExecutionContextHost(
+        [request, new FakeResponse()],
+        EventsController,
+        EventsController.prototype.post,
+      );
+      return { request, context };
+    }
+
+    it.each([
+      ['an event', JSON.stringify({ event: 'e', uid: 'u' }), {}, 1],
+      ['a points array', JSON.stringify([{}, {}, {}]), {}, 3],
+      [
+        'a gzip points array',
+        gzipSync(JSON.stringify([{}, {}])),
+        { 'content-encoding': 'gzip' },
+        2,
+      ],
+      ['an invalid JSON body', '{"event":', {}, undefined],
+      ['an unsupported encoding', '{}', { 'content-encoding': 'compress' }, undefined],
+    ])(
+      'reads the unread body of a refused request to count %s',
+      async (_case, body, headers, count) => {
+        const metrics = new MetricsService();
+        const limitedGuard = guardWith(
+          { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' },
+          metrics,
+        );
+        const first = unread(body, headers);
+        expect(limitedGuard.canActivate(first.context)).toBe(true);
+        expect(first.request.body).toBeUndefined();
+
+        const second = unread(body, headers);
+        const error: unknown = await Promise.resolve(limitedGuard.canActivate(second.context)).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+
+        expect(error).toBeInstanceOf(RetryLaterException);
+        expect((error as RetryLaterException).getStatus()).toBe(HttpStatus.TOO_MANY_REQUESTS);
+        expect(await rateLimitedEvents(metrics)).toBe(count);
+      },
+    );
   });
 });

@@ -8,6 +8,8 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
+import { httpConfig, type HttpConfig } from '../http/http.config';
+import { JsonBodyReader } from '../http/json-body.interceptor';
 import { RetryLaterException } from '../http/retry-later.exception';
 import { MetricsService } from '../metrics/metrics.service';
 import { AccessService, type AuthenticatedUser } from './access.service';
@@ -32,20 +34,23 @@ const SCHEME = /^(?:token|bearer)\s*/i;
 @Injectable()
 export class TokenGuard implements CanActivate {
   private readonly limiter: RateLimiter | undefined;
+  private readonly body: JsonBodyReader;
 
   constructor(
     private readonly reflector: Reflector,
     private readonly access: AccessService,
     @Inject(authConfig.KEY) config: AuthConfig,
     private readonly metrics: MetricsService,
+    @Inject(httpConfig.KEY) http: HttpConfig,
   ) {
+    this.body = new JsonBodyReader(http.maxBodyBytes);
     this.limiter =
       config.rateLimitPerSecond > 0
         ? new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst)
         : undefined;
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, [
       context.getHandler(),
       context.getClass(),
@@ -65,21 +70,45 @@ export class TokenGuard implements CanActivate {
     }
     const retryAfterSeconds = this.limiter?.take(result.user.id) ?? 0;
     if (retryAfterSeconds > 0) {
-      const refused = eventsIn(request.body);
-      if (refused > 0)
-        this.metrics.events.inc({ outcome: 'refused', reason: 'rate_limited' }, refused);
-      throw new RetryLaterException(
+      const limited = new RetryLaterException(
         'too many requests for this token (RATE_LIMIT_PER_SECOND); nothing was stored',
         retryAfterSeconds,
         HttpStatus.TOO_MANY_REQUESTS,
       );
+      // JsonBodyInterceptor reads bodies after the guards: this user is authenticated, so read
+      // the body here only to count the events refused (an unreadable body counts none).
+      if (request.body === undefined && request.method === 'POST' && hasBody(request)) {
+        const response = http.getResponse<Response>();
+        return this.body.read(request, response).then(
+          () => this.refuse(request.body, limited),
+          () => this.refuse(undefined, limited),
+        );
+      }
+      return this.refuse(request.body, limited);
     }
     request.user = result.user;
     return true;
   }
+
+  /** Counts the events (or points) of a rate-limited request, and throws its 429. */
+  private refuse(body: unknown, limited: RetryLaterException): never {
+    const refused = eventsIn(body);
+    if (refused > 0)
+      this.metrics.events.inc({ outcome: 'refused', reason: 'rate_limited' }, refused);
+    throw limited;
+  }
 }
 
-/** Events (or points) a refused request carried: its body is already parsed when guards run. */
+/** Whether a request has a body to read (as type-is's `hasBody` tells). */
+function hasBody(request: Request): boolean {
+  const length = request.headers['content-length'];
+  return (
+    request.headers['transfer-encoding'] !== undefined ||
+    (length !== undefined && Number(length) > 0)
+  );
+}
+
+/** Events (or points) a refused request carried, once its body is parsed. */
 function eventsIn(body: unknown): number {
   if (Array.isArray(body)) return body.length;
   return typeof body === 'object' && body !== null ? 1 : 0;

@@ -57,7 +57,7 @@ export class EventStore {
     if (typed) {
       typed.forEach((point, i) => (point.time = times[i]!));
       try {
-        await this.withDeadline(this.write(points, typed, indexed));
+        await this.withDeadline((late) => this.write(points, typed, indexed, late));
         return 'stored';
       } catch (error) {
         if (error instanceof Refusal) throw error;
@@ -79,6 +79,9 @@ export class EventStore {
     const typed: Array<{ i: number; typed: TypedPoint }> = [];
     let typesKnown = true;
     for (const [i, { point }] of pending.entries()) {
+      // Once the types cannot be read, the rest goes to the spool untyped without waiting for
+      // another deadline each.
+      if (!typesKnown) continue;
       try {
         const points = await this.typedOrUnknown([point], false);
         if (points) typed.push({ i, typed: points[0]! });
@@ -93,7 +96,7 @@ export class EventStore {
 
     if (typesKnown && typed.length > 0) {
       try {
-        await this.withDeadline(this.influx.write(typed.map((t) => toLine(t.typed))));
+        await this.withDeadline(() => this.influx.write(typed.map((t) => toLine(t.typed))));
         for (const t of typed) this.fieldTypes.remember(t.typed.measurement, t.typed.fields);
         for (const t of typed) outcomes[t.i] = 'stored';
         this.drainer.nudge();
@@ -104,7 +107,9 @@ export class EventStore {
           await Promise.all(
             typed.map(async (t) => {
               try {
-                await this.withDeadline(this.write([pending[t.i]!.point], [t.typed], false));
+                await this.withDeadline((late) =>
+                  this.write([pending[t.i]!.point], [t.typed], false, late),
+                );
                 outcomes[t.i] = 'stored';
               } catch (single) {
                 if (single instanceof Refusal) outcomes[t.i] = single;
@@ -140,13 +145,20 @@ export class EventStore {
    * keeps the valid points of a refused write, so a refused array is deleted again: an array
    * is all or nothing (CONTRACT §5). Other failures are thrown as they come.
    */
-  private async write(points: PointData[], typed: TypedPoint[], indexed: boolean): Promise<void> {
+  private async write(
+    points: PointData[],
+    typed: TypedPoint[],
+    indexed: boolean,
+    late: () => boolean,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.influx.write(typed.map(toLine));
         break;
       } catch (error) {
-        if (!(error instanceof InfluxRefusedError)) throw error;
+        // Past the deadline the points were spooled: the drainer owns them now, and undoing a
+        // partial write here could delete what it has already replayed.
+        if (!(error instanceof InfluxRefusedError) || late()) throw error;
         if (typed.length > 1) await this.undo(typed);
         if (!error.conflict || attempt > 1) throw this.refusedBy(error, typed, indexed);
         await this.fieldTypes.refresh(error.conflict.measurement).catch(() => undefined);
@@ -170,7 +182,7 @@ export class EventStore {
     indexed: boolean,
   ): Promise<TypedPoint[] | undefined> {
     try {
-      return await this.withDeadline(this.typed(points, indexed));
+      return await this.withDeadline(() => this.typed(points, indexed));
     } catch (error) {
       if (error instanceof Refusal) throw error;
       const added = new Map<string, Map<string, FieldType>>();
@@ -229,20 +241,21 @@ export class EventStore {
     }
   }
 
-  /** Rejects with DeadlineExceeded after WRITE_DEADLINE_MS; the write itself goes on. */
-  private withDeadline<T>(write: Promise<T>): Promise<T> {
+  /**
+   * Rejects with DeadlineExceeded after WRITE_DEADLINE_MS; the work itself goes on, and can ask
+   * `late()` whether its caller has given up on it.
+   */
+  private withDeadline<T>(run: (late: () => boolean) => Promise<T>): Promise<T> {
+    let expired = false;
+    const write = run(() => expired);
     write.catch(() => undefined); // settled later, or never looked at: no unhandled rejection
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new DeadlineExceeded(
-              `InfluxDB did not acknowledge within ${this.config.writeDeadlineMs} ms`,
-            ),
-          ),
-        this.config.writeDeadlineMs,
-      );
+      timer = setTimeout(() => {
+        expired = true;
+        const ms = this.config.writeDeadlineMs;
+        reject(new DeadlineExceeded(`InfluxDB did not acknowledge within ${ms} ms`));
+      }, this.config.writeDeadlineMs);
     });
     return Promise.race([write, deadline]).finally(() => clearTimeout(timer));
   }

@@ -1,4 +1,14 @@
-import { Body, Controller, Get, Header, HttpCode, Param, Post, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Param,
+  Post,
+  Res,
+  UseInterceptors,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBody,
@@ -8,6 +18,7 @@ import {
   ApiParam,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { JsonBodyInterceptor } from '../http/json-body.interceptor';
 import { ApiBodyRefusals, ApiRetryLater, ApiTokenAuth } from '../openapi/openapi.decorators';
 import { EVENT_STATUS, ref } from '../openapi/schemas';
 import { Outcome } from './event-store';
@@ -21,6 +32,8 @@ function status(res: Response, outcome: Outcome): void {
 
 @ApiTokenAuth()
 @Controller('log')
+// POST bodies are read here, after the TokenGuard: no token, no body read (CONTRACT §3).
+@UseInterceptors(JsonBodyInterceptor)
 export class EventsController {
   constructor(private readonly events: EventsService) {}
 

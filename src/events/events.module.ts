@@ -1,7 +1,6 @@
-import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { httpConfig } from '../http/http.config';
-import { JsonBodyMiddleware } from '../http/json-body.middleware';
 import { InfluxModule } from '../influx/influx.module';
 import { spoolConfig } from '../spool/spool.config';
 import { SpoolModule } from '../spool/spool.module';
@@ -21,8 +20,4 @@ import { EventsService } from './events.service';
   controllers: [EventsController],
   providers: [EventsService, EventStore],
 })
-export class EventsModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes(EventsController);
-  }
-}
+export class EventsModule {}

@@ -1,5 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnModuleDestroy,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { httpConfig, HttpConfig } from '../http/http.config';
@@ -12,10 +18,9 @@ import { httpConfig, HttpConfig } from '../http/http.config';
  * event acknowledged so far is in InfluxDB or on disk.
  */
 @Injectable()
-export class GracefulShutdown implements OnModuleDestroy, OnApplicationShutdown {
+export class GracefulShutdown implements OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(GracefulShutdown.name);
   private stopping = false;
-  private deadline?: NodeJS.Timeout;
 
   constructor(
     @Inject(httpConfig.KEY) private readonly config: HttpConfig,
@@ -33,17 +38,21 @@ export class GracefulShutdown implements OnModuleDestroy, OnApplicationShutdown 
       res.setHeader('Connection', 'close');
     });
     server?.closeIdleConnections();
-    this.deadline = setTimeout(() => {
+  }
+
+  /**
+   * The deadline is armed for a signal only (an app closed by its caller, as in tests, is left
+   * alone); the timer does not keep the process alive, and nothing clears it: the process is
+   * meant to end.
+   */
+  beforeApplicationShutdown(signal?: string): void {
+    if (!signal) return;
+    setTimeout(() => {
       this.logger.error(
         `shutdown took longer than ${this.config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting`,
       );
       process.exit(1);
     }, this.config.shutdownTimeoutMs).unref();
-  }
-
-  /** Nest calls this module's hooks after those of the modules it imports (the writers). */
-  onApplicationShutdown(): void {
-    clearTimeout(this.deadline);
   }
 
   isHealthy(key: string) {

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
@@ -8,10 +6,7 @@ import { InfluxHealthIndicator } from '../influx/influx.health';
 import { ref } from '../openapi/schemas';
 import { SpoolHealthIndicator } from '../spool/spool.health';
 import { GracefulShutdown } from './graceful-shutdown';
-
-const { version } = JSON.parse(
-  readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
-) as { version: string };
+import { VERSION as version } from '../version';
 
 /** How long /ready waits for InfluxDB's ping before calling it down. */
 const READY_TIMEOUT_MS = 2000;

@@ -204,7 +204,6 @@ describe(BatchWriter.name, () => {
       ];
       await ticks(10);
       expect(sink.batches).toEqual([['a1']]);
-      expect(writer.pendingLines).toBe(6);
 
       await sink.ok(0);
 

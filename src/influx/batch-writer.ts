@@ -39,11 +39,6 @@ export class BatchWriter {
     private readonly options: BatchWriterOptions,
   ) {}
 
-  /** Lines waiting for a write slot. */
-  get pendingLines(): number {
-    return this.queue.reduce((sum, submission) => sum + submission.lines.length, 0);
-  }
-
   /** Resolves once every line was stored; rejects with the error of the write that held them. */
   write(lines: string[]): Promise<void> {
     if (lines.length === 0) return Promise.resolve();

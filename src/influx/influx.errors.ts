@@ -1,9 +1,12 @@
 /**
  * What a write to InfluxDB can end in, besides success. The service maps these to HTTP answers:
- * InfluxUnavailableError → 503 with Retry-After, InfluxRefusedError → 400.
+ * InfluxUnavailableError → the events go to the spool (202), InfluxRefusedError → 400.
  */
 
-/** InfluxDB did not answer, timed out, or answered 5xx/429: the write may be tried again later. */
+/**
+ * InfluxDB did not answer, timed out, or answered anything but a refusal of the data (5xx,
+ * 429, 408, 401/403 for our credentials, 404 for a bucket that is gone): try again later.
+ */
 export class InfluxUnavailableError extends Error {
   override readonly name = 'InfluxUnavailableError';
 }

@@ -110,10 +110,6 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
     return this.config.api;
   }
 
-  get database(): string {
-    return this.config.database;
-  }
-
   async onModuleInit(): Promise<void> {
     this.logger.log(
       `InfluxDB ${this.config.api} at ${this.config.url}, database ${this.config.database}`,
@@ -161,12 +157,18 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
       if (error instanceof InfluxRefusedError && /database not found/.test(error.message)) {
         // Someone dropped the database while we ran: create it again and retry once.
         this.databaseReady = false;
-        await this.ensureDatabase();
+        await this.ensureDatabase().catch((cause: unknown) => {
+          throw new InfluxUnavailableError(
+            `database ${this.config.database} is missing and cannot be created: ${describe(cause)}`,
+          );
+        });
         await this.send(this.writePath, lines.join('\n'), 'POST', 'text/plain; charset=utf-8');
         return;
       }
       throw error;
     }
+    // A user that may write but not CREATE DATABASE: the database exists, stop trying.
+    this.databaseReady = true;
   }
 
   /** Runs InfluxQL; returns one result per statement (an InfluxQL error is in `error`). */
@@ -258,16 +260,18 @@ function classify(error: unknown): Error {
   if (error instanceof InfluxRefusedError || error instanceof InfluxUnavailableError) return error;
   if (error instanceof HttpError) {
     const message = influxMessage(error);
-    // 401/403 mean our credentials are wrong: an outage for the caller, not bad data.
-    if (
-      error.statusCode >= 500 ||
-      error.statusCode === 429 ||
-      error.statusCode === 401 ||
-      error.statusCode === 403
-    ) {
-      return new InfluxUnavailableError(`InfluxDB answered ${error.statusCode}: ${message}`);
+    const status = error.statusCode;
+    // Only these say the data itself is wrong (400 and 422: a value or a type; 413: too much
+    // at once, split and sent again). A missing database is ours to create. Anything else
+    // (401/403: our credentials; 404: a bucket or path that is gone; 408, 429, 5xx) is an
+    // outage for the caller: the events are kept and written later.
+    if (status === 400 || status === 413 || status === 422) {
+      return new InfluxRefusedError(message, status, parseFieldTypeConflict(message));
     }
-    return new InfluxRefusedError(message, error.statusCode, parseFieldTypeConflict(message));
+    if (status === 404 && /database not found/.test(message)) {
+      return new InfluxRefusedError(message, status);
+    }
+    return new InfluxUnavailableError(`InfluxDB answered ${status}`);
   }
   if (error instanceof RequestTimedOutError) {
     return new InfluxUnavailableError('InfluxDB did not answer in time');

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import {
   DocumentBuilder,
@@ -9,10 +7,7 @@ import {
 } from '@nestjs/swagger';
 import { TOKEN_SCHEME } from './openapi.decorators';
 import { SCHEMAS } from './schemas';
-
-const { version } = JSON.parse(
-  readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
-) as { version: string };
+import { VERSION as version } from '../version';
 
 /** The UI is served at `/docs`, the document at `/docs-json`. */
 export const DOCS_PATH = 'docs';

@@ -82,5 +82,3 @@ export function decodeRecord(buffer: Buffer): DecodeResult {
     return { kind: 'corrupt', reason: 'payload is not a spool record' };
   }
 }
-
-export { HEADER_BYTES };

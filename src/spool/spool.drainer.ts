@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { FieldTypesService, typeFields } from '../influx/field-types.service';
 import { InfluxRefusedError } from '../influx/influx.errors';
-import { InfluxService } from '../influx/influx.service';
+import { describe, InfluxService } from '../influx/influx.service';
 import { FieldType, toLine } from '../influx/line-protocol';
 import { MetricsService } from '../metrics/metrics.service';
 import { SpooledPoint } from './spool-record';
@@ -32,12 +32,11 @@ const IDLE_MS = 1000;
 export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SpoolDrainer.name);
   private stopped = false;
-  private wake?: () => void;
+  /** What the drainer is waiting for, and how to end the wait early. */
+  private sleeping?: { reason: 'idle' | 'pace' | 'backoff'; wake: () => void };
   private running?: Promise<void>;
   private unsubscribe?: () => void;
   private failures = 0;
-  /** Lines replayed since start (for metrics and tests). */
-  replayed = 0;
 
   constructor(
     private readonly spool: SpoolService,
@@ -48,23 +47,25 @@ export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdo
   ) {}
 
   onApplicationBootstrap(): void {
-    // An append wakes an idle drainer, never one backing off from a failed write.
-    this.unsubscribe = this.spool.onAppend(() => {
-      if (this.failures === 0) this.wake?.();
-    });
+    // An append ends an idle wait only: never the pacing of the rate cap, nor a backoff.
+    this.unsubscribe = this.spool.onAppend(() => this.wakeFrom('idle'));
     this.running = this.loop();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    this.wake?.();
+    this.sleeping?.wake();
     await this.running;
   }
 
   /** A write to InfluxDB just succeeded: if the drainer is backing off, try again now. */
   nudge(): void {
-    if (this.failures > 0) this.wake?.();
+    this.wakeFrom('backoff');
+  }
+
+  private wakeFrom(reason: 'idle' | 'backoff'): void {
+    if (this.sleeping?.reason === reason) this.sleeping.wake();
   }
 
   private async loop(): Promise<void> {
@@ -73,32 +74,60 @@ export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdo
       try {
         const entries = await this.spool.next(REPLAY_POINTS);
         if (entries.length === 0) {
-          await this.sleep(IDLE_MS);
+          await this.sleep(IDLE_MS, 'idle');
           continue;
         }
         const started = Date.now();
         const points = entries.flatMap((entry) => entry.points);
         await this.replay(points);
         this.failures = 0;
-        this.replayed += points.length;
         this.metrics.spoolDrained.inc(points.length);
-        await this.spool.drained(entries.at(-1)!, entries.length);
+        // The next record is at least as young as the last one replayed.
+        await this.spool.drained(entries.at(-1)!, entries.length, points.at(-1)?.time);
         const due = (points.length * 1000) / this.config.drainLinesPerSecond;
-        await this.sleep(due - (Date.now() - started));
+        await this.sleep(due - (Date.now() - started), 'pace');
       } catch (error) {
         this.failures++;
         const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.failures - 1));
         const delay = Math.round(Math.random() * cap);
-        this.logger.warn(
-          `spool replay failed (${error instanceof Error ? error.message : String(error)}); next try in ${delay} ms`,
-        );
-        await this.sleep(delay);
+        this.logger.warn(`spool replay failed (${describe(error)}); next try in ${delay} ms`);
+        await this.sleep(delay, 'backoff');
       }
     }
   }
 
   /** Writes the points; throws (and replays them again later) unless InfluxDB took them all. */
   private async replay(points: SpooledPoint[]): Promise<void> {
+    let { lines, kept } = await this.typed(points);
+    try {
+      await this.influx.write(lines);
+      return;
+    } catch (error) {
+      if (!(error instanceof InfluxRefusedError)) throw error;
+      // The cache was behind another writer: learn the types and type the points again (a
+      // field another writer made an integer takes integral values), then write.
+      if (error.conflict) await this.fieldTypes.refresh(error.conflict.measurement);
+      ({ lines, kept } = await this.typed(kept));
+    }
+    try {
+      await this.influx.write(lines);
+    } catch (error) {
+      if (!(error instanceof InfluxRefusedError)) throw error;
+      // Still refused: one by one, so that only the points InfluxDB refuses are set aside.
+      for (const [i, line] of lines.entries()) {
+        if (this.stopped) throw new Error('shutting down; the rest is replayed at the next start');
+        try {
+          await this.influx.write([line]);
+        } catch (single) {
+          if (!(single instanceof InfluxRefusedError)) throw single;
+          await this.deadLetter(kept[i]!, single.message);
+        }
+      }
+    }
+  }
+
+  /** Lines for the points that agree with the known field types; the others dead-lettered. */
+  private async typed(points: SpooledPoint[]): Promise<{ lines: string[]; kept: SpooledPoint[] }> {
     const lines: string[] = [];
     const kept: SpooledPoint[] = [];
     const added = new Map<string, Map<string, FieldType>>();
@@ -115,22 +144,7 @@ export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdo
       lines.push(toLine({ ...point, fields: result.fields }));
       kept.push(point);
     }
-    try {
-      await this.influx.write(lines);
-    } catch (error) {
-      if (!(error instanceof InfluxRefusedError)) throw error;
-      // The cache was behind: learn the types, then write one by one so that only the points
-      // InfluxDB refuses are set aside.
-      if (error.conflict) await this.fieldTypes.refresh(error.conflict.measurement);
-      for (const [i, line] of lines.entries()) {
-        try {
-          await this.influx.write([line]);
-        } catch (single) {
-          if (!(single instanceof InfluxRefusedError)) throw single;
-          await this.deadLetter(kept[i]!, single.message);
-        }
-      }
-    }
+    return { lines, kept };
   }
 
   private gauge(): void {
@@ -144,17 +158,17 @@ export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdo
     this.metrics.spoolDeadLettered.inc();
   }
 
-  private sleep(ms: number): Promise<void> {
+  private sleep(ms: number, reason: 'idle' | 'pace' | 'backoff'): Promise<void> {
     if (ms <= 0 || this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
+      const wake = () => {
         clearTimeout(timer);
-        this.wake = undefined;
+        this.sleeping = undefined;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(wake, ms);
       timer.unref();
-      this.wake = done;
+      this.sleeping = { reason, wake };
     });
   }
 }

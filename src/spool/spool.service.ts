@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { FileHandle, open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { decodeRecord, encodeRecord, SpooledPoint } from './spool-record';
 import { spoolConfig, SpoolConfig } from './spool.config';
@@ -249,7 +249,10 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
     } finally {
       await file.close();
     }
-    this.logger.error(`spool: a point InfluxDB refuses (${reason}) was moved to dead-letter.jsonl`);
+    // The reason may quote the line (values included): it goes to the file, not the log.
+    this.logger.error(
+      `spool: a point InfluxDB refuses was moved to dead-letter.jsonl (measurement ${point.measurement})`,
+    );
   }
 
   private queuedBytes(): number {
@@ -277,6 +280,9 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
       for (const listener of this.listeners) listener();
     } catch (error) {
       this.flushingBytes = 0;
+      // Whatever part of the batch reached the file lies beyond `size`: the next flush writes
+      // over it, and the file is cut back now so that a restart does not read it either.
+      await this.active?.file.truncate(this.active.segment.size).catch(() => undefined);
       this.logger.error(
         `spool write failed: ${error instanceof Error ? error.message : String(error)}`,
       );
@@ -287,7 +293,9 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
   private async startSegment(): Promise<void> {
     const seq = (this.segments.at(-1)?.seq ?? 0) + 1;
     const path = join(this.config.dir, `spool-${String(seq).padStart(10, '0')}.log`);
-    const file = await open(path, 'a');
+    // Positional writes at `size` (not O_APPEND): a failed write is overwritten by the next.
+    const file = await open(path, 'w');
+    await syncDir(this.config.dir);
     const segment: Segment = { seq, path, size: 0, drained: 0, pending: 0 };
     this.segments.push(segment);
     this.active = { segment, file };
@@ -332,17 +340,20 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
           offset += result.bytes;
           continue;
         }
-        const next = result.kind === 'corrupt' ? findNextRecord(data, offset + 1) : -1;
+        // A damaged length can look like a record cut short: look for a whole record after it
+        // before taking the rest for a torn tail.
+        const next = findNextRecord(data, offset + 1);
         if (next < 0) {
           this.logger.warn(
             `spool ${name}: ${data.length - offset} bytes at offset ${offset} are a torn or damaged last record; skipped`,
           );
           await truncate(path, offset);
+          await syncDir(this.config.dir);
           segment.size = offset;
           break;
         }
         this.logger.error(
-          `spool ${name}: damaged record at offset ${offset} (${result.kind === 'corrupt' ? result.reason : ''}); skipped ${next - offset} bytes`,
+          `spool ${name}: damaged record at offset ${offset} (${result.kind === 'corrupt' ? result.reason : 'bad length'}); skipped ${next - offset} bytes`,
         );
         // The replay reads records in sequence: keep the good ones by rewriting the segment.
         const repaired = Buffer.concat([data.subarray(0, offset), data.subarray(next)]);
@@ -365,6 +376,16 @@ function findNextRecord(data: Buffer, from: number): number {
   return -1;
 }
 
+/** Makes a file's creation, rename or truncation durable: fdatasync alone does not. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 async function writeWhole(path: string, data: Buffer): Promise<void> {
   const file = await open(`${path}.tmp`, 'w');
   try {
@@ -374,4 +395,5 @@ async function writeWhole(path: string, data: Buffer): Promise<void> {
     await file.close();
   }
   await rename(`${path}.tmp`, path);
+  await syncDir(dirname(path));
 }

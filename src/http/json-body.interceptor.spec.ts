@@ -1,43 +1,57 @@
-import { BadRequestException, HttpException, PayloadTooLargeException } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import {
+  BadRequestException,
+  CallHandler,
+  HttpException,
+  PayloadTooLargeException,
+} from '@nestjs/common';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { createServer, IncomingMessage, OutgoingHttpHeaders, request, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { deflateSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { lastValueFrom, of } from 'rxjs';
 import { parseHttpConfig } from './http.config';
-import { JsonBodyMiddleware } from './json-body.middleware';
+import { JsonBodyInterceptor } from './json-body.interceptor';
 
 const MAX_BODY_BYTES = 1024;
 const EVENT = { event: 'click', uid: 'u-1' };
 
-/** What the middleware did with one request. */
+/** What the interceptor did with one request: `nextCalled` is whether it called the handler. */
 interface Outcome {
   nextCalled: boolean;
   body?: unknown;
   error?: unknown;
 }
 
-/** A sentinel set on every request before the middleware runs, to see whether it is replaced. */
+/** A sentinel set on every request before the interceptor runs, to see whether it is replaced. */
 const UNTOUCHED = Symbol('untouched');
 
-describe(JsonBodyMiddleware.name, () => {
-  const middleware = new JsonBodyMiddleware(
+describe(JsonBodyInterceptor.name, () => {
+  const interceptor = new JsonBodyInterceptor(
     parseHttpConfig({ MAX_BODY_BYTES: String(MAX_BODY_BYTES) }),
   );
   let server: Server;
   let port: number;
   let settle: (outcome: Outcome) => void = () => undefined;
 
-  // A real HTTP server, so that the middleware reads a real IncomingMessage stream.
+  // A real HTTP server, so that the interceptor reads a real IncomingMessage stream.
   beforeAll(async () => {
     server = createServer((req: IncomingMessage & { body?: unknown }, res) => {
       req.body = UNTOUCHED;
       let nextCalled = false;
-      void middleware
-        .use(req as unknown as Request, res as unknown as Response, () => {
+      const handler: CallHandler = {
+        handle: () => {
           nextCalled = true;
-        })
+          return of('handled');
+        },
+      };
+      const context = new ExecutionContextHost([req, res]);
+      void Promise.resolve()
+        .then(() => lastValueFrom(interceptor.intercept(context, handler)))
         .then(
-          (): Outcome => ({ nextCalled, body: req.body }),
+          (value): Outcome => {
+            expect(value).toBe('handled');
+            return { nextCalled, body: req.body };
+          },
           (error: unknown): Outcome => ({ nextCalled, error }),
         )
         .then((outcome) => {
@@ -57,7 +71,7 @@ describe(JsonBodyMiddleware.name, () => {
     );
   });
 
-  /** Sends one request and resolves to what the middleware made of it. */
+  /** Sends one request and resolves to what the interceptor made of it. */
   async function send(
     body: string | Buffer,
     headers: OutgoingHttpHeaders = {},
@@ -80,7 +94,7 @@ describe(JsonBodyMiddleware.name, () => {
     return outcome;
   }
 
-  /** The HttpException the middleware threw for a request. */
+  /** The HttpException the interceptor failed a request with. */
   function thrown(outcome: Outcome): HttpException {
     expect(outcome.nextCalled).toBe(false);
     if (!(outcome.error instanceof HttpException)) {
@@ -178,6 +192,7 @@ describe(JsonBodyMiddleware.name, () => {
     it.each([
       ['gzip', gzipSync],
       ['deflate', deflateSync],
+      ['br', brotliCompressSync],
       ['GZIP', gzipSync],
     ])('inflates a %s body', async (encoding, compress) => {
       await expect(

@@ -1,40 +1,42 @@
 import {
   BadRequestException,
+  CallHandler,
+  ExecutionContext,
   HttpException,
   HttpStatus,
   Inject,
   Injectable,
-  NestMiddleware,
+  NestInterceptor,
   PayloadTooLargeException,
 } from '@nestjs/common';
 import { text } from 'body-parser';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
+import { from, Observable, switchMap } from 'rxjs';
 import { httpConfig, HttpConfig } from './http.config';
 
 /**
  * Reads a POST body as JSON whatever its Content-Type: the original (Pyramid's `json_body`)
  * did, so `curl -d '{...}'` without a JSON content type works as it always has.
- * `Content-Encoding: gzip`/`deflate` bodies are inflated as a stream, and MAX_BODY_BYTES
+ * `Content-Encoding: gzip`/`deflate`/`br` bodies are inflated as a stream, and MAX_BODY_BYTES
  * bounds the inflated size: a small body that inflates past it is cut off at the limit.
  * Errors are thrown as Nest exceptions (JSON bodies); parse errors never quote the body.
  */
-@Injectable()
-export class JsonBodyMiddleware implements NestMiddleware {
-  private readonly read: (req: Request, res: Response, next: (error?: unknown) => void) => void;
+export class JsonBodyReader {
+  private readonly parse: (req: Request, res: Response, next: (error?: unknown) => void) => void;
 
-  constructor(@Inject(httpConfig.KEY) private readonly config: HttpConfig) {
-    this.read = text({
+  constructor(private readonly maxBodyBytes: number) {
+    this.parse = text({
       type: () => true,
-      limit: config.maxBodyBytes,
+      limit: maxBodyBytes,
       inflate: true,
       defaultCharset: 'utf-8',
     });
   }
 
-  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
-    if (req.method !== 'POST') return next();
+  /** Reads the body and sets `req.body` to its JSON value, or throws the refusal. */
+  async read(req: Request, res: Response): Promise<void> {
     await new Promise<void>((resolve, reject) =>
-      this.read(req, res, (error?: unknown) => (error ? reject(this.refusal(error)) : resolve())),
+      this.parse(req, res, (error?: unknown) => (error ? reject(this.refusal(error)) : resolve())),
     );
     const body: unknown = req.body;
     if (typeof body !== 'string' || body.trim() === '') {
@@ -45,7 +47,6 @@ export class JsonBodyMiddleware implements NestMiddleware {
     } catch {
       throw new BadRequestException('the body is not valid JSON');
     }
-    next();
   }
 
   private refusal(error: unknown): HttpException {
@@ -53,7 +54,7 @@ export class JsonBodyMiddleware implements NestMiddleware {
     switch (type) {
       case 'entity.too.large':
         return new PayloadTooLargeException(
-          `the body is larger than ${this.config.maxBodyBytes} bytes (MAX_BODY_BYTES), after decompression`,
+          `the body is larger than ${this.maxBodyBytes} bytes (MAX_BODY_BYTES), after decompression`,
         );
       case 'encoding.unsupported':
         return new HttpException(
@@ -77,5 +78,28 @@ export class JsonBodyMiddleware implements NestMiddleware {
         // Truncated or corrupt compressed data, or the client went away mid-body.
         return new BadRequestException('the body could not be read (truncated or corrupt)');
     }
+  }
+}
+
+/**
+ * Reads POST bodies with {@link JsonBodyReader}. An interceptor, not a middleware: it runs after
+ * the guards, so a request without a valid token gets its 401 before anything of its body is
+ * read, inflated or parsed (CONTRACT §3). Other methods pass through with their body unread.
+ */
+@Injectable()
+export class JsonBodyInterceptor implements NestInterceptor {
+  private readonly reader: JsonBodyReader;
+
+  constructor(@Inject(httpConfig.KEY) config: HttpConfig) {
+    this.reader = new JsonBodyReader(config.maxBodyBytes);
+  }
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    if (req.method !== 'POST') return next.handle();
+    return from(this.reader.read(req, http.getResponse<Response>())).pipe(
+      switchMap(() => next.handle()),
+    );
   }
 }
