@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import {
-  dropDatabase,
   httpRequest,
   influxQuery,
   influxQueryRaw,
@@ -14,7 +13,7 @@ import {
   writeLines,
   type InfluxdHandle,
 } from './support/influxd';
-import { AUTH, get, post, startService, type RunningService } from './support/service';
+import { AUTH, get, post, serviceFor, startService, type RunningService } from './support/service';
 import { waitForStored } from './support/spool';
 
 const SERVER_ID = /^entry_[0-9a-f]{32}$/;
@@ -109,32 +108,6 @@ async function inPool<T>(count: number, limit: number, task: (i: number) => Prom
   };
   await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
   return results;
-}
-
-/**
- * Starts a service for one describe block and drops its database afterwards. The harness does
- * not put MAX_BATCH_EVENTS, WRITE_BATCH_LINES or WRITE_CONCURRENCY back after start-up (they are
- * not in its list of service variables), so the variables given here are restored by hand.
- */
-function serviceFor(env: Record<string, string> = {}) {
-  const holder: { svc?: RunningService } = {};
-  beforeAll(async () => {
-    const saved = Object.keys(env).map((name) => [name, process.env[name]] as const);
-    try {
-      holder.svc = await startService(env);
-    } finally {
-      for (const [name, value] of saved) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-    }
-  });
-  afterAll(async () => {
-    if (!holder.svc) return;
-    await holder.svc.close();
-    await dropDatabase(holder.svc.influxUrl, holder.svc.database);
-  });
-  return () => holder.svc!;
 }
 
 describe('POST /log/events', () => {

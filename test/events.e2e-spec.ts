@@ -4,7 +4,6 @@
  */
 import { gzipSync } from 'node:zlib';
 import {
-  dropDatabase,
   httpRequest,
   influxQuery,
   startInfluxd,
@@ -12,7 +11,7 @@ import {
   type Epoch,
   type InfluxdHandle,
 } from './support/influxd';
-import { AUTH, post, startService, type RunningService } from './support/service';
+import { AUTH, post, serviceFor, startService, type RunningService } from './support/service';
 import { waitForStored } from './support/spool';
 
 const SERVER_ID = /^entry_[0-9a-f]{32}$/;
@@ -114,24 +113,6 @@ async function inPool<T>(count: number, limit: number, task: (i: number) => Prom
   };
   await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
   return results;
-}
-
-/** Starts a service for one describe block and drops its database afterwards. */
-function serviceFor(
-  env: Record<string, string> = {},
-  before?: (svc: RunningService) => Promise<void>,
-) {
-  const holder: { svc?: RunningService } = {};
-  beforeAll(async () => {
-    holder.svc = await startService(env);
-    if (before) await before(holder.svc);
-  });
-  afterAll(async () => {
-    if (!holder.svc) return;
-    await holder.svc.close();
-    await dropDatabase(holder.svc.influxUrl, holder.svc.database);
-  });
-  return () => holder.svc!;
 }
 
 describe('POST /log/event with an event object', () => {

@@ -19,7 +19,7 @@ import {
   type InfluxdHandle,
 } from './support/influxd';
 import { get, post, startService, type RunningService } from './support/service';
-import { waitForStored } from './support/spool';
+import { expectSpooled, waitForStored } from './support/spool';
 
 const SERVER_ID = /^entry_[0-9a-f]{32}$/;
 
@@ -27,21 +27,6 @@ type Reply = Awaited<ReturnType<typeof post>>;
 
 function unique(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString('hex')}`;
-}
-
-/** 202, no Retry-After, a JSON body equal to what a 200 would have said. */
-function expectSpooled(reply: Reply, body: unknown): void {
-  expect({
-    status: reply.status,
-    retryAfter: reply.headers.get('retry-after'),
-    contentType: reply.headers.get('content-type'),
-    body: reply.body,
-  }).toEqual({
-    status: 202,
-    retryAfter: null,
-    contentType: expect.stringMatching(/^application\/json/) as unknown,
-    body,
-  });
 }
 
 /** 503, a whole-seconds Retry-After, and the JSON body that repeats it. */

@@ -2,8 +2,8 @@
  * POST /log/event with an array of points (generation 1.1, CONTRACT §1, §5, §7), against the real
  * application and a real InfluxDB. What was stored is always read back from InfluxDB directly.
  */
-import { dropDatabase, httpRequest, influxQuery, writeLines, type Epoch } from './support/influxd';
-import { AUTH, post, startService, type RunningService } from './support/service';
+import { httpRequest, influxQuery, writeLines, type Epoch } from './support/influxd';
+import { AUTH, post, serviceFor, type RunningService } from './support/service';
 
 const SCALAR_RULE = 'must be a string, a finite number, a boolean or null';
 
@@ -57,20 +57,6 @@ function conflict(
     `field type conflict: "${field}" of measurement "${measurement}" is stored as ${stored}, this value is ${incoming}`,
     { stored, incoming },
   );
-}
-
-/** Starts a service for one describe block and drops its database afterwards. */
-function serviceFor(env: Record<string, string> = {}) {
-  const holder: { svc?: RunningService } = {};
-  beforeAll(async () => {
-    holder.svc = await startService(env);
-  });
-  afterAll(async () => {
-    if (!holder.svc) return;
-    await holder.svc.close();
-    await dropDatabase(holder.svc.influxUrl, holder.svc.database);
-  });
-  return () => holder.svc!;
 }
 
 describe('POST /log/event with an array of points', () => {

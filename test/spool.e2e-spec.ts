@@ -28,6 +28,7 @@ import {
 import { get, post, startService, type RunningService } from './support/service';
 import {
   eventually,
+  expectSpooled,
   quoted,
   sleep,
   startGate,
@@ -57,21 +58,6 @@ function unique(prefix: string): string {
 
 function tempSpoolDir(): string {
   return mkdtempSync(join(tmpdir(), 'stats-spool-e2e-'));
-}
-
-/** 202, no Retry-After, a JSON body equal to what a 200 would have said. */
-function expectSpooled(reply: Reply, body: unknown): void {
-  expect({
-    status: reply.status,
-    retryAfter: reply.headers.get('retry-after'),
-    contentType: reply.headers.get('content-type'),
-    body: reply.body,
-  }).toEqual({
-    status: 202,
-    retryAfter: null,
-    contentType: expect.stringMatching(/^application\/json/) as unknown,
-    body,
-  });
 }
 
 /** POSTs one event that must be spooled (202); returns its id. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../src/app.factory';
-import { uniqueDatabase } from './influxd';
+import { dropDatabase, uniqueDatabase } from './influxd';
 
 export const REPO = join(__dirname, '..', '..');
 
@@ -130,4 +130,25 @@ async function parse(response: Response): Promise<unknown> {
   } catch {
     return text;
   }
+}
+
+/**
+ * Starts a service for one describe block (beforeAll) and closes it and drops its database
+ * afterwards; `before` runs once it is up. Returns an accessor for the running service.
+ */
+export function serviceFor(
+  env: Record<string, string> = {},
+  before?: (svc: RunningService) => Promise<void>,
+): () => RunningService {
+  const holder: { svc?: RunningService } = {};
+  beforeAll(async () => {
+    holder.svc = await startService(env);
+    if (before) await before(holder.svc);
+  });
+  afterAll(async () => {
+    if (!holder.svc) return;
+    await holder.svc.close();
+    await dropDatabase(holder.svc.influxUrl, holder.svc.database);
+  });
+  return () => holder.svc!;
 }

@@ -156,3 +156,21 @@ export async function startGate(upstream: string, mode: GateMode = 'open'): Prom
       }),
   };
 }
+
+/** 202, no Retry-After, a JSON body equal to what a 200 would have said. */
+export function expectSpooled(
+  reply: { status: number; headers: Headers; body: unknown },
+  body: unknown,
+): void {
+  expect({
+    status: reply.status,
+    retryAfter: reply.headers.get('retry-after'),
+    contentType: reply.headers.get('content-type'),
+    body: reply.body,
+  }).toEqual({
+    status: 202,
+    retryAfter: null,
+    contentType: expect.stringMatching(/^application\/json/) as unknown,
+    body,
+  });
+}
