@@ -13,7 +13,15 @@ import {
   writeLines,
   type InfluxdHandle,
 } from './support/influxd';
-import { AUTH, get, post, serviceFor, startService, type RunningService } from './support/service';
+import {
+  AUTH,
+  get,
+  inPool,
+  post,
+  type RunningService,
+  serviceFor,
+  startService,
+} from './support/service';
 import { waitForStored } from './support/spool';
 
 const SERVER_ID = /^entry_[0-9a-f]{32}$/;
@@ -93,21 +101,6 @@ async function shardStats(svc: RunningService): Promise<{ writes: number; droppe
 /** A reason that names the key and the types of a field type conflict. */
 function conflictReason(field: string, stored: string, incoming: string): RegExp {
   return new RegExp(`^${field}: .*"${field}".*stored as ${stored}.*this value is ${incoming}`);
-}
-
-/** Runs `count` tasks with at most `limit` in flight; results in task order. */
-async function inPool<T>(count: number, limit: number, task: (i: number) => Promise<T>) {
-  const results: T[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const i = next;
-      next += 1;
-      results[i] = await task(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
-  return results;
 }
 
 describe('POST /log/events', () => {

@@ -11,7 +11,14 @@ import {
   type Epoch,
   type InfluxdHandle,
 } from './support/influxd';
-import { AUTH, post, serviceFor, startService, type RunningService } from './support/service';
+import {
+  AUTH,
+  inPool,
+  post,
+  type RunningService,
+  serviceFor,
+  startService,
+} from './support/service';
 import { waitForStored } from './support/spool';
 
 const SERVER_ID = /^entry_[0-9a-f]{32}$/;
@@ -98,21 +105,6 @@ function conflict(key: string, stored: string, incoming: string) {
     `field type conflict: "${key}" of measurement "analytics" is stored as ${stored}, this value is ${incoming}`,
     { stored, incoming },
   );
-}
-
-/** Runs `count` tasks with at most `limit` in flight; results in task order. */
-async function inPool<T>(count: number, limit: number, task: (i: number) => Promise<T>) {
-  const results: T[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const i = next;
-      next += 1;
-      results[i] = await task(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
-  return results;
 }
 
 describe('POST /log/event with an event object', () => {

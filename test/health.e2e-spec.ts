@@ -4,10 +4,10 @@
  * influxdb, spool) and follows InfluxDB here (the spool check: spool.e2e-spec.ts).
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { dropDatabase, freePort } from './support/influxd';
 import { REPO, startService, type RunningService } from './support/service';
+import { startSilentServer } from './support/spool';
 
 const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
   version: string;
@@ -17,26 +17,6 @@ const LIVENESS_PATHS = ['/', '/ping', '/ping/'];
 
 /** The spool check of /ready with nothing spooled (SPOOL_MAX_BYTES at its default, 1 GiB). */
 const EMPTY_SPOOL = { status: 'up', bytes: 0, records: 0, maxBytes: 1024 ** 3 };
-
-/** A TCP server that accepts connections and never answers: an InfluxDB that hangs. */
-async function startSilentServer(): Promise<{ url: string; stop(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** Status, content type and parsed body of a request without a token. */
 async function call(method: 'GET' | 'HEAD', url: string) {

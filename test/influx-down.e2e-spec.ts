@@ -8,7 +8,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -19,7 +18,7 @@ import {
   type InfluxdHandle,
 } from './support/influxd';
 import { get, post, startService, type RunningService } from './support/service';
-import { expectSpooled, waitForStored } from './support/spool';
+import { expectSpooled, startSilentServer, waitForStored } from './support/spool';
 
 const SERVER_ID = /^entry_[0-9a-f]{32}$/;
 
@@ -47,26 +46,6 @@ function expectRetryLater(reply: Reply, message: string): void {
     message,
     retryAfter: Number(retryAfter),
   });
-}
-
-/** A TCP server that accepts connections and never answers: an InfluxDB that hangs. */
-async function startSilentServer(): Promise<{ url: string; stop(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /**

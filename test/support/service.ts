@@ -152,3 +152,18 @@ export function serviceFor(
   });
   return () => holder.svc!;
 }
+
+/** Runs `count` tasks with at most `limit` in flight; results in task order. */
+export async function inPool<T>(count: number, limit: number, task: (i: number) => Promise<T>) {
+  const results: T[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next;
+      next += 1;
+      results[i] = await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+  return results;
+}
