@@ -16,6 +16,7 @@ import { parseHttpConfig } from '../src/http/http.config';
 import { parseInfluxConfig } from '../src/influx/influx.config';
 import { parseMetricsConfig } from '../src/metrics/metrics.config';
 import { parseSpoolConfig } from '../src/spool/spool.config';
+import { dockerfileEnv, serviceVariables } from './support/deploy';
 import { DEMO_SECRET, REPO } from './support/service';
 
 const K8S = join(REPO, 'config', 'k8s');
@@ -79,20 +80,6 @@ function only(file: string, kind: string): Manifest {
   const manifests = load(file).filter((manifest) => manifest.kind === kind);
   expect(manifests).toHaveLength(1);
   return manifests[0]!;
-}
-
-/** The runtime stage's ENV of the Dockerfile, as KEY=VALUE pairs. */
-function dockerfileEnv(): Record<string, string> {
-  const text = readFileSync(join(REPO, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
-  const env: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('ENV ')) continue;
-    for (const pair of line.slice(4).trim().split(/\s+/)) {
-      const [key, value] = pair.split('=');
-      env[key!] = value!;
-    }
-  }
-  return env;
 }
 
 /** A Kubernetes quantity such as `2Gi` in bytes. */
@@ -163,6 +150,8 @@ describe('config/k8s', () => {
       expect(() => parse(env)).not.toThrow();
     }
     expect(Object.values(data).every((value) => typeof value === 'string')).toBe(true);
+    const known = serviceVariables();
+    expect(Object.keys(data).filter((name) => !known.has(name))).toEqual([]);
   });
 
   it('runs one replica, replaced with Recreate so that one pod at a time holds the spool', () => {
