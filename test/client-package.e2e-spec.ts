@@ -194,6 +194,42 @@ describe('the stats-service-client package', () => {
     await expectLoggedAndReadBack(project, join('out', 'main.js'));
   });
 
+  it.each([
+    ['commonjs', 'node10'],
+    ['node16', 'node16'],
+    ['esnext', 'bundler'],
+  ])(
+    'a CommonJS TypeScript file type-checks too (module %s, moduleResolution %s)',
+    (module, resolution) => {
+      const project = join(dir, 'ts-project');
+      const name = `cjs-${resolution}`;
+      writeFileSync(
+        join(project, `${name}.cts`),
+        `import { Analytics, type EventData } from 'stats-service-client';\nconst data: EventData = { event: 'x', uid: '' };\nvoid Analytics.init({ disabled: true }).log(data);\n`,
+      );
+      writeFileSync(
+        join(project, `tsconfig.${name}.json`),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module,
+            moduleResolution: resolution,
+            lib: ['ES2023'],
+            types: [],
+            strict: true,
+            noEmit: true,
+          },
+          files: [`${name}.cts`],
+        }),
+      );
+      const checked = spawnSync(TSC, ['-p', `tsconfig.${name}.json`], {
+        cwd: project,
+        encoding: 'utf8',
+      });
+      expect({ status: checked.status, errors: checked.stdout }).toEqual({ status: 0, errors: '' });
+    },
+  );
+
   it('tsc refuses a call the shipped types do not allow (the types are really read)', () => {
     const project = join(dir, 'ts-project');
     writeFileSync(
