@@ -2,7 +2,9 @@
 # Build stage: all dependencies, compile TypeScript.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# vendor/ holds the stand-in for @scarf/scarf (package.json's overrides): no telemetry at install.
 COPY package.json package-lock.json ./
+COPY vendor ./vendor
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
@@ -20,6 +22,7 @@ WORKDIR /app
 RUN mkdir -p /var/lib/stats-service/spool && chown -R node:node /var/lib/stats-service
 VOLUME /var/lib/stats-service/spool
 COPY package.json package-lock.json ./
+COPY vendor ./vendor
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node

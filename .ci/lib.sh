@@ -47,3 +47,17 @@ install_influxdb() {
   stop_packaged_influxdb
   log "installed $(influxd_version)"
 }
+
+# The browser test of /docs (test/docs-browser.e2e-spec.ts) drives Debian's Chromium through
+# puppeteer-core, which never downloads one. CHROMIUM_PATH says which binary; default /usr/bin/chromium.
+chromium_path() { echo "${CHROMIUM_PATH:-/usr/bin/chromium}"; }
+
+have_chromium() { [ -x "$(chromium_path)" ]; }
+
+install_chromium() {
+  log "installing Chromium: apt-get update && apt-get install -y chromium"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  have_chromium || die "apt-get installed chromium but there is no $(chromium_path)"
+  log "installed $("$(chromium_path)" --version 2>/dev/null || echo chromium)"
+}

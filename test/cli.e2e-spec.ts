@@ -71,12 +71,18 @@ describe('stats-service-token (built)', () => {
   });
 
   describe('usage', () => {
-    it.each([[[]], [['--help']], [['add-user', '--help']]])(
-      '%j prints the usage on stderr and exits 2',
+    it('no command prints the usage on stderr and exits 2', () => {
+      const result = cli([]);
+      expect(result).toEqual({ status: 2, stdout: '', stderr: expect.any(String) as string });
+      expect(result.stderr).toMatch(/^usage: stats-service-token <command> \[options\]\n/);
+    });
+
+    it.each([[['--help']], [['-h']], [['add-user', '--help']]])(
+      '%j prints the usage on stdout and exits 0',
       (args) => {
         const result = cli(args);
-        expect(result).toEqual({ status: 2, stdout: '', stderr: expect.any(String) as string });
-        expect(result.stderr).toMatch(/^usage: stats-service-token <command> \[options\]\n/);
+        expect(result).toEqual({ status: 0, stdout: expect.any(String) as string, stderr: '' });
+        expect(result.stdout).toMatch(/^usage: stats-service-token <command> \[options\]\n/);
       },
     );
 

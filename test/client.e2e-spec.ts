@@ -29,7 +29,7 @@ import { dropDatabase, freePort, influxQuery, uniqueDatabase } from './support/i
 import { DEMO_TOKEN, post, REPO, startService, type RunningService } from './support/service';
 
 const SERVER_ID = /^entry_[0-9a-f]{32}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** A marker stored with one test's events (as the field `run`), so that each test counts its own. */
 function marker(prefix: string): string {
@@ -220,7 +220,9 @@ describe('stats-service/client against the service', () => {
       );
       await client.flush();
 
-      expect(ids.every((id) => UUID.test(id))).toBe(true);
+      expect(ids.every((id) => UUID_V7.test(id))).toBe(true);
+      // UUIDv7: made in this order, they sort in this order.
+      expect([...ids].sort()).toEqual(ids);
       const stored = await storedIds(svc, run);
       expect(stored).toHaveLength(2000);
       expect(sorted(stored)).toEqual(sorted(ids));

@@ -1,9 +1,11 @@
 /**
- * config/k8s/: every manifest parses, and the Deployment agrees with the service it runs: the
+ * config/k8s/: every manifest parses, and the StatefulSet agrees with the service it runs: the
  * probes hit /ping and /ready on the service's port, the grace period outlasts the shutdown,
- * the spool volume is mounted at SPOOL_DIR and the Secret at ACCESS_JSON (as the Dockerfile and
- * the ConfigMap set them, read with the service's own config parsers), and the pod runs as the
- * image's non-root user on a read-only root file system. No cluster needed.
+ * each replica's own spool volume is mounted at SPOOL_DIR and kept when the set scales in, the
+ * Secret at ACCESS_JSON (as the Dockerfile and the ConfigMap set them, read with the service's
+ * own config parsers), and the pod runs as the image's non-root user on a read-only root file
+ * system; the Services, the PodDisruptionBudget and the HorizontalPodAutoscaler select and
+ * target it. No cluster needed.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ import { parseHttpConfig } from '../src/http/http.config';
 import { parseInfluxConfig } from '../src/influx/influx.config';
 import { parseMetricsConfig } from '../src/metrics/metrics.config';
 import { parseSpoolConfig } from '../src/spool/spool.config';
+import { dockerfileEnv, serviceVariables } from './support/deploy';
 import { DEMO_SECRET, REPO } from './support/service';
 
 const K8S = join(REPO, 'config', 'k8s');
@@ -50,7 +53,6 @@ interface Container {
 
 interface Volume {
   name: string;
-  persistentVolumeClaim?: { claimName: string };
   secret?: { secretName: string; items?: { key: string; path: string }[]; defaultMode?: number };
   emptyDir?: Record<string, unknown>;
 }
@@ -81,20 +83,6 @@ function only(file: string, kind: string): Manifest {
   return manifests[0]!;
 }
 
-/** The runtime stage's ENV of the Dockerfile, as KEY=VALUE pairs. */
-function dockerfileEnv(): Record<string, string> {
-  const text = readFileSync(join(REPO, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
-  const env: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('ENV ')) continue;
-    for (const pair of line.slice(4).trim().split(/\s+/)) {
-      const [key, value] = pair.split('=');
-      env[key!] = value!;
-    }
-  }
-  return env;
-}
-
 /** A Kubernetes quantity such as `2Gi` in bytes. */
 function bytes(quantity: string): number {
   const units: Record<string, number> = {
@@ -114,13 +102,24 @@ describe('config/k8s', () => {
   const data = configMap.data as Record<string, string>;
   /** What the container sees: the image's ENV, overridden by the ConfigMap (envFrom). */
   const env = { ...dockerfileEnv(), ...data };
-  const deployment = only('deployment.yaml', 'Deployment');
-  const spec = deployment.spec as {
-    replicas: number;
-    strategy: { type: string };
+  const statefulSet = only('statefulset.yaml', 'StatefulSet');
+  const spec = statefulSet.spec as {
+    replicas?: number;
+    serviceName: string;
+    podManagementPolicy: string;
+    persistentVolumeClaimRetentionPolicy: { whenScaled: string; whenDeleted: string };
     selector: { matchLabels: Record<string, string> };
     template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+    volumeClaimTemplates: {
+      metadata: { name: string };
+      spec: { accessModes: string[]; resources: { requests: { storage: string } } };
+    }[];
   };
+  const services = load('service.yaml').filter((manifest) => manifest.kind === 'Service');
+  const serviceSpec = (name: string) =>
+    services.find((service) => service.metadata.name === name)?.spec as
+      | { clusterIP?: string; type?: string; selector: Record<string, string>; ports: unknown[] }
+      | undefined;
   const pod = spec.template.spec;
   const container = pod.containers[0]!;
   const volume = (name: string) => pod.volumes.find((v) => v.name === name);
@@ -133,10 +132,11 @@ describe('config/k8s', () => {
   it('has the expected files, each of parseable YAML with a kind and a name', () => {
     expect(manifestFiles()).toEqual([
       'configmap.yaml',
-      'deployment.yaml',
+      'hpa.yaml',
+      'pdb.yaml',
       'secret.example.yaml',
       'service.yaml',
-      'spool-pvc.yaml',
+      'statefulset.yaml',
     ]);
     for (const file of manifestFiles()) {
       for (const manifest of load(file)) {
@@ -163,14 +163,73 @@ describe('config/k8s', () => {
       expect(() => parse(env)).not.toThrow();
     }
     expect(Object.values(data).every((value) => typeof value === 'string')).toBe(true);
+    const known = serviceVariables();
+    expect(Object.keys(data).filter((name) => !known.has(name))).toEqual([]);
   });
 
-  it('runs one replica, replaced with Recreate so that one pod at a time holds the spool', () => {
-    expect(spec.replicas).toBe(1);
-    expect(spec.strategy).toEqual({ type: 'Recreate' });
+  it('is a StatefulSet whose replica count the HorizontalPodAutoscaler owns', () => {
+    // A replicas field would be reset by every `kubectl apply`, fighting the autoscaler.
+    expect(spec.replicas).toBeUndefined();
+    expect(spec.podManagementPolicy).toBe('Parallel');
     expect(spec.selector.matchLabels).toEqual(APP_LABEL);
     expect(spec.template.metadata.labels).toMatchObject(APP_LABEL);
     expect(container.envFrom).toContainEqual({ configMapRef: { name: configMap.metadata.name } });
+  });
+
+  it('has a headless governing Service, and a ClusterIP Service for callers', () => {
+    const headless = serviceSpec(spec.serviceName);
+    expect(headless).toMatchObject({ clusterIP: 'None', selector: APP_LABEL });
+    const callers = serviceSpec('stats-service');
+    expect(spec.serviceName).not.toBe('stats-service');
+    expect(callers).toMatchObject({
+      type: 'ClusterIP',
+      selector: APP_LABEL,
+      ports: [{ port: 20080, targetPort: 'http' }],
+    });
+    expect(container.ports).toContainEqual({ name: 'http', containerPort: 20080 });
+  });
+
+  it('scales on CPU between sensible bounds, against the CPU the pod requests', () => {
+    const hpa = only('hpa.yaml', 'HorizontalPodAutoscaler');
+    const hpaSpec = hpa.spec as {
+      scaleTargetRef: { apiVersion: string; kind: string; name: string };
+      minReplicas: number;
+      maxReplicas: number;
+      metrics: {
+        type: string;
+        resource: { name: string; target: { type: string; averageUtilization: number } };
+      }[];
+      behavior: { scaleDown: { stabilizationWindowSeconds: number } };
+    };
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpaSpec.scaleTargetRef).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      name: statefulSet.metadata.name,
+    });
+    // Two at least: one replica can stop (update, drain) while another answers.
+    expect(hpaSpec.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(hpaSpec.maxReplicas).toBeGreaterThan(hpaSpec.minReplicas);
+    expect(hpaSpec.metrics).toEqual([
+      {
+        type: 'Resource',
+        resource: {
+          name: 'cpu',
+          target: { type: 'Utilization', averageUtilization: expect.any(Number) as number },
+        },
+      },
+    ]);
+    const utilization = hpaSpec.metrics[0]!.resource.target.averageUtilization;
+    expect(utilization).toBeGreaterThan(0);
+    expect(utilization).toBeLessThan(100);
+    expect(container.resources.requests.cpu).toEqual(expect.any(String));
+    expect(hpaSpec.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThanOrEqual(300);
+  });
+
+  it('lets voluntary disruptions take one replica at a time', () => {
+    const pdb = only('pdb.yaml', 'PodDisruptionBudget');
+    expect(pdb.apiVersion).toBe('policy/v1');
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: APP_LABEL } });
   });
 
   it('probes liveness on /ping and readiness on /ready, on the port the service listens on', () => {
@@ -196,19 +255,25 @@ describe('config/k8s', () => {
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(shutdownTimeoutMs + pauseMs);
   });
 
-  it('mounts the spool claim, big enough for SPOOL_MAX_BYTES, at SPOOL_DIR', () => {
+  it('gives each replica a spool claim of its own, big enough for SPOOL_MAX_BYTES, at SPOOL_DIR', () => {
     const { dir, maxBytes } = parseSpoolConfig(env);
-    const pvc = only('spool-pvc.yaml', 'PersistentVolumeClaim');
-    const claim = pvc.spec as {
-      accessModes: string[];
-      resources: { requests: { storage: string } };
-    };
-    const mount = mountOf((v) => v.persistentVolumeClaim?.claimName === pvc.metadata.name);
-    expect(mount.mountPath).toBe(dir);
-    expect(mount.readOnly).not.toBe(true);
+    expect(spec.volumeClaimTemplates).toHaveLength(1);
+    const claim = spec.volumeClaimTemplates[0]!;
+    const mount = container.volumeMounts.find((m) => m.name === claim.metadata.name);
+    // A pod volume of the same name would shadow the claim.
+    expect(volume(claim.metadata.name)).toBeUndefined();
+    expect(mount?.mountPath).toBe(dir);
+    expect(mount?.readOnly).not.toBe(true);
     expect(dir).toBe(dockerfileEnv().SPOOL_DIR);
-    expect(claim.accessModes).toEqual(['ReadWriteOnce']);
-    expect(bytes(claim.resources.requests.storage)).toBeGreaterThan(maxBytes);
+    expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
+    expect(bytes(claim.spec.resources.requests.storage)).toBeGreaterThan(maxBytes);
+  });
+
+  it("keeps a replica's spool volume when the set scales in or is deleted", () => {
+    expect(spec.persistentVolumeClaimRetentionPolicy).toEqual({
+      whenScaled: 'Retain',
+      whenDeleted: 'Retain',
+    });
   });
 
   it('mounts access.json from the Secret at ACCESS_JSON, read-only', () => {
@@ -254,16 +319,8 @@ describe('config/k8s', () => {
       const fromSecret = container.env?.find((variable) => variable.name === name);
       expect(fromSecret?.valueFrom?.secretKeyRef?.optional).toBe(true);
     }
-  });
-
-  it('exposes the service as a ClusterIP Service on 20080', () => {
-    const service = only('service.yaml', 'Service');
-    expect(service.spec).toMatchObject({
-      type: 'ClusterIP',
-      selector: APP_LABEL,
-      ports: [{ port: 20080, targetPort: 'http' }],
-    });
-    expect(container.ports).toContainEqual({ name: 'http', containerPort: 20080 });
+    const known = serviceVariables();
+    expect((container.env ?? []).filter((variable) => !known.has(variable.name))).toEqual([]);
   });
 
   it('labels every real resource, so that `kubectl apply -l` picks them and skips the example', () => {

@@ -265,3 +265,95 @@ describe('request logging of dist/main.js', () => {
     expect(stderr).toBe('');
   });
 });
+
+/**
+ * The same build on a terminal: `script` gives it a pseudo-terminal as stdout, as a shell running
+ * `npm run local` does. Outside production the lines are for a person; in production still JSON.
+ */
+describe('dist/main.js on a terminal', () => {
+  const database = uniqueDatabase('logging_tty');
+
+  afterAll(async () => {
+    const influxUrl = process.env.INFLUX_URL;
+    if (influxUrl) await dropDatabase(influxUrl, database);
+  });
+
+  /** Starts the service under `script`, GETs /ping once, stops it; everything the terminal showed. */
+  async function onTerminal(env: Record<string, string>, requestId: string): Promise<string> {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
+    const port = await freePort();
+    const child = spawn('script', ['-qfec', `"${process.execPath}" "${MAIN}"`, '/dev/null'], {
+      cwd: REPO,
+      env: {
+        PATH: process.env.PATH ?? '',
+        TERM: 'dumb',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        INFLUX_URL: process.env.INFLUX_URL ?? '',
+        INFLUX_DATABASE: database,
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const closed = new Promise((resolve) => child.once('close', resolve));
+    try {
+      await waitForPort(port, child);
+      const response = await fetch(`http://127.0.0.1:${port}/ping`, {
+        headers: { 'X-Request-Id': requestId },
+      });
+      expect(response.status).toBe(200);
+      // The async JSON destination flushes within a second; the pretty one at once.
+      const deadline = Date.now() + 3000;
+      while (!output.includes(requestId) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      process.kill(-child.pid!, 'SIGTERM');
+      await closed;
+    }
+    return output.replace(/\r/g, '');
+  }
+
+  it('writes plain lines a person reads, not JSON, outside production', async () => {
+    const id = `tty-${randomBytes(4).toString('hex')}`;
+    const output = await onTerminal({ ACCESS_JSON: join(REPO, 'access.json') }, id);
+    const lines = output.split('\n').filter((line) => line.trim() !== '');
+    expect(lines.filter((line) => line.startsWith('{'))).toEqual([]);
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO {2}GET /ping 200 \\d+ ms req=${id}$`),
+      ),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^\d\d:\d\d:\d\d\.\d{3} INFO {2}\[NestApplication\] Nest application successfully started/,
+      ),
+    );
+  });
+
+  it('writes JSON lines in production, even on a terminal', async () => {
+    const id = `tty-${randomBytes(4).toString('hex')}`;
+    const secret = randomBytes(64).toString('hex');
+    const output = await onTerminal(
+      {
+        NODE_ENV: 'production',
+        STATS_ACCESS_TOKEN: makeToken('tty-user', secret),
+        STATS_ACCESS_SECRET: secret,
+        ACCESS_JSON: join(REPO, 'no-such-access.json'),
+      },
+      id,
+    );
+    // `script` adds its own "Session terminated" line when it is stopped.
+    const lines = output.split('\n').filter((line) => line.startsWith('{'));
+    expect(output).not.toMatch(/^\d\d:\d\d:\d\d\.\d{3} /m);
+    const ping = lines
+      .map((line) => JSON.parse(line) as LogLine)
+      .find((line) => line.req?.id === id);
+    expect(ping).toMatchObject({ req: { method: 'GET', url: '/ping' }, res: { statusCode: 200 } });
+  });
+});

@@ -4,6 +4,7 @@
  * and true to what the service answers: real replies are validated against the documented
  * schemas, and so is every documented example.
  */
+import { runInNewContext } from 'node:vm';
 import Ajv2020 from 'ajv/dist/2020';
 import { dropDatabase, freePort } from './support/influxd';
 import { AUTH, get, post, startService, type RunningService } from './support/service';
@@ -396,6 +397,16 @@ describe('/docs: the Swagger UI', () => {
 
     expect(init).toContain('"openapi": "3.1.0"');
     expect(init).toContain('"validatorUrl": null');
+  });
+
+  it('the UI script holds the document of /docs-json unchanged (descriptions hold $` patterns)', async () => {
+    const init = await (await fetch(`${svc.url}/docs/swagger-ui-init.js`)).text();
+    const { doc } = await fetchDoc(svc.url);
+    const declaration = init.slice(init.indexOf('let options = '), init.indexOf('url = options'));
+    const options = runInNewContext(`${declaration}; options`) as { swaggerDoc: unknown };
+
+    expect(JSON.stringify(doc)).toContain('$`');
+    expect(options.swaggerDoc).toEqual(doc);
   });
 });
 

@@ -212,10 +212,14 @@ describe('token commands', () => {
 
   describe(runCli.name, () => {
     describe('usage', () => {
-      it.each([[[]], [['--help']], [['-h']], [['help']], [['token', '--help']]])(
-        '%j prints the usage on stderr and exits 2',
+      it('no command prints the usage on stderr and exits 2', () => {
+        expect(run([])).toEqual({ status: EXIT_USAGE, stdout: '', stderr: USAGE });
+      });
+
+      it.each([[['--help']], [['-h']], [['help']], [['token', '--help']], [['verify', '-h']]])(
+        '%j prints the usage on stdout and exits 0',
         (argv) => {
-          expect(run(argv)).toEqual({ status: EXIT_USAGE, stdout: '', stderr: USAGE });
+          expect(run(argv)).toEqual({ status: 0, stdout: USAGE, stderr: '' });
         },
       );
 

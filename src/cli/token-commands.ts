@@ -21,7 +21,7 @@ import { appendUser, DuplicateUserError } from './access-file-writer';
 export const EXIT_OK = 0;
 /** The command ran and said no: a token that does not verify, a user that exists, a bad file. */
 export const EXIT_FAILED = 1;
-/** The command line is wrong (or `--help`): nothing was done. */
+/** The command line is wrong (or empty): nothing was done. `--help` exits 0 (EXIT_OK). */
 export const EXIT_USAGE = 2;
 
 export const USAGE = `usage: stats-service-token <command> [options]
@@ -41,7 +41,7 @@ export const USAGE = `usage: stats-service-token <command> [options]
   Without --expires-in a token never expires. A <secret> or <token> given as "-" is read from
   standard input (so that it stays out of the process list and the shell history).
 
-  Exit status: 0 done, 1 refused or failed, 2 bad command line.
+  Exit status: 0 done (and --help), 1 refused or failed, 2 bad command line.
 `;
 
 const UNIT_SECONDS = { d: 86_400, h: 3_600, m: 60, s: 1 } as const;
@@ -69,13 +69,16 @@ export function runCli(argv: readonly string[], io: CliIo): number {
       case 'verify':
         return verifyCommand(rest, io);
       default:
-        if (command !== undefined && !isHelp(command)) {
-          throw new UsageError(`unknown command: ${printable(command)}`);
-        }
-        io.stderr(USAGE);
-        return EXIT_USAGE;
+        if (command === undefined) throw new UsageError('');
+        if (!isHelp(command)) throw new UsageError(`unknown command: ${printable(command)}`);
+        throw new HelpRequest();
     }
   } catch (error) {
+    // Asked for: the usage is the answer, on stdout, and the command succeeded.
+    if (error instanceof HelpRequest) {
+      io.stdout(USAGE);
+      return EXIT_OK;
+    }
     if (error instanceof UsageError) {
       io.stderr(error.message === '' ? USAGE : `stats-service-token: ${error.message}\n\n${USAGE}`);
       return EXIT_USAGE;
@@ -171,6 +174,11 @@ class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** `--help`, `-h` or `help`, before or after a command. */
+class HelpRequest extends Error {
+  override readonly name = 'HelpRequest';
+}
+
 function secretCommand(args: readonly string[], io: CliIo): number {
   parse(args, {}, 0);
   io.stdout(`${newSecret()}\n`);
@@ -259,7 +267,7 @@ function parse(args: readonly string[], options: Options, maxPositionals: number
     // Node's first sentence names the option and the rule ("Unknown option '--x'"), not a value.
     throw new UsageError((error as Error).message.split('. ')[0] ?? 'bad option');
   }
-  if (parsed.values.help === true) throw new UsageError('');
+  if (parsed.values.help === true) throw new HelpRequest();
   if (parsed.positionals.length > maxPositionals) {
     // Not echoed: a misplaced argument may well be a secret.
     throw new UsageError(`too many arguments (at most ${maxPositionals})`);

@@ -4,7 +4,7 @@ import { StatsError } from './stats-error';
 import type { StatsEvent } from './stats-event';
 
 const TOKEN = 'tok_abc';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 interface Call {
   method: string;
@@ -160,7 +160,7 @@ describe(Analytics.name, () => {
       const client = new Analytics({ accessToken: TOKEN, tags: { env: 'test' } });
       const id = await client.log({ event: 'login', uid: 'u1' });
       const given = await client.log({ event: 'login', uid: 'u2', event_id: 'mine-1' });
-      expect(id).toMatch(UUID);
+      expect(id).toMatch(UUID_V7);
       expect(given).toBe('mine-1');
       expect(calls).toEqual([]);
       expect(client.pending).toBe(2);
@@ -246,9 +246,9 @@ describe(Analytics.name, () => {
       const calls = fakeFetch();
       for (const defer of [true, false]) {
         const client = new Analytics({ disabled: true, defer, flushOnExit: true });
-        await expect(client.log({ event: 'x', uid: '' })).resolves.toMatch(UUID);
+        await expect(client.log({ event: 'x', uid: '' })).resolves.toMatch(UUID_V7);
         await expect(client.log({ event: 'x', uid: '', event_id: 'mine' })).resolves.toBe('mine');
-        await expect(client.systemStartup()).resolves.toMatch(UUID);
+        await expect(client.systemStartup()).resolves.toMatch(UUID_V7);
         await expect(client.ping()).resolves.toEqual({ status: 'disabled' });
         await client.flush();
         await expect(client.shutdown()).resolves.toEqual([]);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 import {
   resolveOptions,
@@ -11,6 +10,7 @@ import { EventQueue } from './event-queue';
 import { registerExitFlush, unregisterExitFlush, type ExitTrigger } from './exit-hook';
 import { HttpTransport } from './http-transport';
 import { StatsError } from './stats-error';
+import { uuidV7 } from './uuid-v7';
 import type { EventData, QueuedEvent, StatsEvent } from './stats-event';
 
 /** `GET /ping`: `{"status":"ok","name":"stats-service","version":"…"}` (more keys may follow). */
@@ -80,12 +80,12 @@ export class Analytics {
   }
 
   /**
-   * Deferred: queues the event and resolves at once to its `event_id` (a UUID unless the event
+   * Deferred: queues the event and resolves at once to its `event_id` (a time-ordered UUIDv7 unless the event
    * has one); never rejects. Otherwise: sends it and resolves to the id the service stored it
    * under, or rejects with a StatsError.
    */
   log(data: EventData): Promise<string> {
-    if (this.options.disabled) return Promise.resolve(data.event_id ?? randomUUID());
+    if (this.options.disabled) return Promise.resolve(data.event_id ?? uuidV7());
     if (this.sender === undefined) return this.send(data);
     return Promise.resolve(this.enqueue(data));
   }
@@ -171,7 +171,7 @@ export class Analytics {
       ...this.options.tags,
       ...data,
       // `?.`: a caller without types may pass nothing; the service then says what is missing.
-      event_id: data?.event_id ?? randomUUID(),
+      event_id: data?.event_id ?? uuidV7(),
     };
     const id = event.event_id!;
     if (this.closed) {

@@ -18,8 +18,14 @@ describe(parseHttpConfig.name, () => {
       host: '0.0.0.0',
       maxBodyBytes: 1_048_576,
       logLevel: 'info',
+      logFormat: 'json',
       shutdownTimeoutMs: 10_000,
     });
+  });
+
+  it('writes readable lines to a terminal, JSON in production whatever stdout is', () => {
+    expect(parseHttpConfig({}, true).logFormat).toBe('pretty');
+    expect(parseHttpConfig({ NODE_ENV: 'production' }, true).logFormat).toBe('json');
   });
 
   it('reads every variable', () => {
@@ -36,6 +42,7 @@ describe(parseHttpConfig.name, () => {
       host: '127.0.0.1',
       maxBodyBytes: 65_536,
       logLevel: 'debug',
+      logFormat: 'json',
       shutdownTimeoutMs: 2500,
     });
   });

@@ -1,7 +1,9 @@
 import { ConfigType, registerAs } from '@nestjs/config';
 import { Env, integer, matching, oneOf } from '../env';
+import { logFormat } from './log-format';
 
-export function parseHttpConfig(env: Env) {
+/** `stdoutIsTty`: whether a person reads the log (see log-format.ts); false for a parse of a file. */
+export function parseHttpConfig(env: Env, stdoutIsTty = false) {
   return {
     port: integer(env, 'PORT', 20080, 0, 65535),
     host:
@@ -14,10 +16,13 @@ export function parseHttpConfig(env: Env) {
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
       'info',
     ),
+    logFormat: logFormat(env.NODE_ENV, stdoutIsTty),
     /** From SIGTERM to exit at the latest, whatever is still running. */
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
   };
 }
 
-export const httpConfig = registerAs('http', () => parseHttpConfig(process.env));
+export const httpConfig = registerAs('http', () =>
+  parseHttpConfig(process.env, process.stdout.isTTY === true),
+);
 export type HttpConfig = ConfigType<typeof httpConfig>;

@@ -5,7 +5,9 @@ import {
   type OpenAPIObject,
   type SchemaObject,
 } from '@nestjs/swagger';
+import type { Request } from 'express';
 import { TOKEN_SCHEME } from './openapi.decorators';
+import { replacementSafe } from './replacement-safe';
 import { SCHEMAS } from './schemas';
 import { VERSION as version } from '../version';
 
@@ -67,13 +69,22 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
 /**
  * Serves the document at `/docs-json` and the Swagger UI at `/docs`, its assets from the
  * swagger-ui-dist package (nothing from a CDN). These are plain Express routes, registered
- * before Nest's: the global TokenGuard does not see them, so they need no token.
+ * before Nest's: the global TokenGuard does not see them, so they need no token. The UI's
+ * `swagger-ui-init.js` embeds the document through a string replace: it gets the
+ * replacement-safe copy (see replacement-safe.ts), so any description renders.
  */
 export function setupOpenApi(app: INestApplication): void {
-  SwaggerModule.setup(DOCS_PATH, app, createOpenApiDocument(app), {
+  const document = createOpenApiDocument(app);
+  const forInitScript = replacementSafe(document);
+  SwaggerModule.setup(DOCS_PATH, app, document, {
     raw: ['json'],
     customSiteTitle: 'stats-service API',
     // No request to validator.swagger.io: the machines have no network.
     swaggerOptions: { validatorUrl: null },
+    patchDocumentOnRequest: <TRequest>(
+      request: TRequest,
+      _response: unknown,
+      doc: OpenAPIObject,
+    ) => ((request as Request).path.endsWith('/swagger-ui-init.js') ? forInitScript : doc),
   });
 }

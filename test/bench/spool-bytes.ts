@@ -1,0 +1,28 @@
+/**
+ * Spool bytes per event, for the README's sizing table: `npx ts-node --transpile-only
+ * test/bench/spool-bytes.ts`. Runs the benchmark's event through the service's own code
+ * (parseEvent, eventToPoint, encodeRecord) and prints the bytes one spool record takes per
+ * event, one event per request (one record each) and 100 per request (one record per batch).
+ */
+import { eventToPoint } from '../../src/events/event-point';
+import { parseEvent } from '../../src/events/event.dto';
+import { parseEventsConfig } from '../../src/events/events.config';
+import { encodeRecord, type SpooledPoint } from '../../src/spool/spool-record';
+
+/** The event test/bench/run.ts sends. */
+const EVENT = { event: 'user.login', uid: 'user-1234', plan: 'pro', amount: 12.5, ok: true };
+const { limits, tableName } = parseEventsConfig({});
+
+function spooled(): SpooledPoint {
+  const parsed = parseEvent({ ...EVENT }, limits);
+  const point = eventToPoint(parsed, tableName, new Set());
+  return { ...point, time: BigInt(Date.now()) * 1_000_000n, eventId: parsed.eventId };
+}
+
+for (const perRequest of [1, 100]) {
+  const record = encodeRecord(Array.from({ length: perRequest }, spooled));
+  const perEvent = record.length / perRequest;
+  process.stdout.write(
+    `${perRequest} event(s) per request: ${record.length} bytes per record, ${perEvent.toFixed(1)} bytes per event\n`,
+  );
+}

@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO } from './service';
+
+/** The runtime stage's ENV of the Dockerfile, as KEY=VALUE pairs. */
+export function dockerfileEnv(): Record<string, string> {
+  const text = readFileSync(join(REPO, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('ENV ')) continue;
+    for (const pair of line.slice(4).trim().split(/\s+/)) {
+      const [key, value] = pair.split('=');
+      env[key!] = value!;
+    }
+  }
+  return env;
+}
+
+/**
+ * Every variable the service reads, as config/stats-service.env.example lists them (one
+ * `#NAME=default` line each): a deployment that sets another one has a typo.
+ */
+export function serviceVariables(): Set<string> {
+  const example = readFileSync(join(REPO, 'config', 'stats-service.env.example'), 'utf8');
+  return new Set([...example.matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]!));
+}
