@@ -318,12 +318,20 @@ describe('POST /log/event refusals', () => {
     ['a missing event', { uid: 'u' }, refusal('event', 'must be a non-empty string')],
     ['an empty event', { event: '', uid: 'u' }, refusal('event', 'must be a non-empty string')],
     ['a numeric event', { event: 5, uid: 'u' }, refusal('event', 'must be a non-empty string')],
-    ['a missing uid', { event: 'e' }, refusal('uid', 'is required (a string, may be empty)')],
-    ['a numeric uid', { event: 'e', uid: 42 }, refusal('uid', 'must be a string (may be empty)')],
     [
-      'the key a-b',
-      { event: 'e', uid: 'u', 'a-b': 1 },
-      refusal('a-b', 'keys may only use A-Z, a-z, 0-9 and _'),
+      'a missing uid',
+      { event: 'e' },
+      refusal('uid', 'is required (a string, may be empty, or a number)'),
+    ],
+    [
+      'a boolean uid',
+      { event: 'e', uid: true },
+      refusal('uid', 'must be a string (may be empty) or a finite number'),
+    ],
+    [
+      'a key ending in a backslash',
+      { event: 'e', uid: 'u', 'a\\': 1 },
+      refusal('a\\', 'must not end with a backslash'),
     ],
     [
       'an array value',

@@ -42,6 +42,23 @@ describe(originalLayout.name, () => {
       expect(layout(point, ORIGINAL)).toEqual([]);
     });
 
+    it('does the same for any other tag (EVENT_TAGS) that is a string field', () => {
+      const point = {
+        measurement: 'analytics',
+        tags: [
+          ['event', 'login'],
+          ['tags_app-name', 'billing'],
+          ['region', 'eu'],
+        ] as const,
+        fields: [['uid', 'u1']] as const,
+      };
+      expect(layout(point, { ...ORIGINAL, 'tags_app-name': 'string', region: 'float' })).toEqual([
+        ['uid', 'u1'],
+        ['event', 'login'],
+        ['tags_app-name', 'billing'],
+      ]);
+    });
+
     it('leaves other measurements alone', () => {
       const point = event([['value', 1]], 'server_startup');
       expect(layout(point, ORIGINAL)).toEqual([['value', 1]]);

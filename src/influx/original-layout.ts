@@ -17,7 +17,9 @@ export interface UntypedPoint {
  * events and to points sent there alike:
  *
  * - where `event` is already a string field, the point carries `event` as a string field as
- *   well as the tag: InfluxQL resolves `WHERE event = 'x'` and `count(event)` to the field;
+ *   well as the tag: InfluxQL resolves `WHERE event = 'x'` and `count(event)` to the field.
+ *   The same holds for any other tag of the point (keys in EVENT_TAGS, such as the original
+ *   client's `tags_app-name`) that is already a string field;
  * - a numeric `uid` is stored as its decimal text, so that it sits beside the string uids and
  *   `WHERE uid = '42'` finds it, unless `uid` is already a numeric field (the original wrote a
  *   numeric uid first): then the number is kept and typed as any number (an integer field takes
@@ -38,11 +40,10 @@ export function originalLayout(
   if (typeof uidValue === 'number' && uidType !== 'integer' && uidType !== 'float') {
     fields = fields.map((entry, i) => (i === uid ? ['uid', decimalText(uidValue)] : entry));
   }
-  const tag = point.tags.find(([key]) => key === 'event');
-  if (tag && stored.get('event') === 'string' && !fields.some(([key]) => key === 'event')) {
-    fields = [...fields, ['event', tag[1]]];
-  }
-  return fields;
+  const alsoFields = point.tags.filter(
+    ([key]) => stored.get(key) === 'string' && !fields.some(([field]) => field === key),
+  );
+  return alsoFields.length === 0 ? fields : [...fields, ...alsoFields];
 }
 
 /** `42` → `"42"`, `1.5` → `"1.5"`; integers too large for plain `String` keep every digit. */
