@@ -40,7 +40,7 @@ export class EventsService {
     });
   }
 
-  /** Generation 1.1: an array of points, all valid or none stored (CONTRACT §5). */
+  /** Generation 1.1: an array of points, all valid or none stored (README "The API"). */
   logPoints(body: unknown[]): Promise<{ outcome: Outcome }> {
     return this.counted(body.length, async () => {
       // The original answered "OK" to an empty array; there is nothing to store.
@@ -133,7 +133,7 @@ export class EventsService {
   }
 
   /**
-   * The event with that id as one flat object (CONTRACT §6), with where it is: still in the
+   * The event with that id as one flat object (README "The API"), with where it is: still in the
    * spool (`queued`) or in InfluxDB (`stored`).
    */
   async findEvent(rawId: string): Promise<{ event: Record<string, unknown>; status: EventStatus }> {
@@ -141,7 +141,7 @@ export class EventsService {
     const notFound = () => new NotFoundException(`no event with id ${JSON.stringify(id)}`);
     if (!EVENT_ID.test(id)) throw notFound();
     if (this.spool.pendingRecords > 0) {
-      // Server ids are lower-case; `entry_` ids match in any case (CONTRACT §6).
+      // Server ids are lower-case; `entry_` ids match in any case (README "The API").
       const lower = /^entry_/i.test(id) ? id.toLowerCase() : id;
       const queued =
         (await this.spool.find(id)) ?? (lower === id ? undefined : await this.spool.find(lower));

@@ -8,7 +8,7 @@ export const MEASUREMENT = /^[A-Za-z0-9_.-]{1,128}$/;
 
 type Scalar = string | number | boolean;
 
-/** One element of the points (1.1) body: `{measurement, tags, fields}` (CONTRACT §5). */
+/** One element of the points (1.1) body: `{measurement, tags, fields}` (README "The API"). */
 export class PointDto {
   @IsString({ message: 'must be a string' })
   @Matches(MEASUREMENT, { message: 'must match ^[A-Za-z0-9_.-]{1,128}$' })

@@ -94,11 +94,12 @@ function isFieldType(value: unknown): value is FieldType {
 }
 
 /**
- * Decides each field's storage type from its JSON value and the types already stored (CONTRACT
- * §7): numbers are floats unless the field is already an integer, and then must be integral.
- * In the events measurement, the layout rules of data the original service wrote apply first
- * (`originalLayout`). New fields go into `added`, so that one call over several points of the
- * same measurement (sharing `added`) also catches a conflict between those points.
+ * Decides each field's storage type from its JSON value and the types already stored (README,
+ * "How events and points are stored"): numbers are floats unless the field is already an
+ * integer, and then must be integral. In the events measurement, the layout rules of data the
+ * original service wrote apply first (`originalLayout`). New fields go into `added`, so that one
+ * call over several points of the same measurement (sharing `added`) also catches a conflict
+ * between those points.
  */
 export function typeFields(
   point: UntypedPoint,
