@@ -408,6 +408,19 @@ describe('on an empty database', () => {
     }
   });
 
+  it('stores an event whose uid is null without a uid, as the original did', async () => {
+    const svc = await start([]);
+    const id = await logEvent(svc, { event: 'pnc.login', uid: null, datetime: DATETIME });
+
+    await expect(readBack(svc, id)).resolves.toStrictEqual({
+      status: 'stored',
+      time: await timeOf(svc, id),
+      event: 'pnc.login',
+      datetime: DATETIME,
+      event_id: id,
+    });
+  });
+
   it('answers "OK" to an empty points array and writes nothing', async () => {
     const svc = await start([]);
     await logPoints(svc, []);

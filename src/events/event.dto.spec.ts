@@ -113,9 +113,14 @@ describe(parseEvent.name, () => {
       expectRefused(body, 'event', 'must be a non-empty string');
     });
 
+    it('takes a null uid and drops it like any null, as the original stored such events', () => {
+      const parsed = parseEvent({ event: 'e', uid: null }, LIMITS);
+      expect(parsed.values.map(([key]) => key)).toEqual(['event', 'event_id']);
+    });
+
     it.each<[string, Record<string, unknown>]>([
       ['a missing uid', { event: 'e' }],
-      ['a null uid', { event: 'e', uid: null }],
+      ['an undefined uid', { event: 'e', uid: undefined }],
     ])('refuses %s as required', (_case, body) => {
       expectRefused(body, 'uid', 'is required (a string, may be empty, or a number)');
     });

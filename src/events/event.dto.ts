@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { IsDefined, IsNotEmpty, IsString, validateSync, ValidateBy } from 'class-validator';
+import {
+  IsDefined,
+  IsNotEmpty,
+  IsString,
+  ValidateBy,
+  ValidateIf,
+  validateSync,
+} from 'class-validator';
 import type { FieldInput } from '../influx/field-types.service';
 import type { Limits } from './events.config';
 import { ParsedEvent, tagRule } from './event-point';
@@ -26,6 +33,9 @@ export class EventDto {
   @IsNotEmpty({ message: 'must be a non-empty string' })
   event!: string;
 
+  // The key is required; a null value is dropped like any null, as the original stored such an
+  // event without a uid.
+  @ValidateIf((_, value) => value !== null)
   @IsDefined({ message: 'is required (a string, may be empty, or a number)' })
   @ValidateBy({
     name: 'isUid',
@@ -35,7 +45,7 @@ export class EventDto {
       defaultMessage: () => 'must be a string (may be empty) or a finite number',
     },
   })
-  uid!: string | number;
+  uid!: string | number | null;
 }
 
 export function newEventId(): string {

@@ -77,9 +77,10 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
         description: 'What happened; stored as a tag.',
       },
       uid: {
-        type: ['string', 'number'],
+        type: ['string', 'number', 'null'],
         description:
-          "Ties one user's or one system's events together; may be empty. A number is stored " +
+          "Ties one user's or one system's events together; may be empty; `null` is dropped " +
+          '(the key is still required). A number is stored ' +
           'as its decimal text, unless `uid` is already a numeric field of the measurement (data ' +
           'the original service wrote), where it stays a number.',
       },
