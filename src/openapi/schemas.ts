@@ -189,8 +189,10 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
     type: 'object',
     description:
       'One event as one flat object: `status`, `time`, `event_id`, `event`, `uid` and every ' +
-      'other key it was stored with (no `null` padding for keys of other events).',
-    required: ['status', 'time', 'event_id', 'event', 'uid'],
+      'other key it was stored with (no `null` padding for keys of other events), each once ' +
+      'under its own name, also where the original service stored keys as both tag and field. ' +
+      '`uid` is missing only for an event sent with a null uid (or stored so by the original).',
+    required: ['status', 'time', 'event_id', 'event'],
     properties: {
       status: {
         anyOf: [
@@ -212,7 +214,10 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
       },
       event_id: { type: 'string' },
       event: { type: 'string' },
-      uid: { type: 'string' },
+      uid: {
+        type: ['string', 'number'],
+        description: 'Text, or a number where `uid` is a numeric field (or the event is queued).',
+      },
     },
     additionalProperties: { type: SCALAR },
     examples: [
