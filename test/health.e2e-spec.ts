@@ -1,5 +1,5 @@
 /**
- * Liveness and readiness (CONTRACT §2): `/` and `/ping` answer 200 whatever InfluxDB does, so a
+ * Liveness and readiness (README "The API"): `/` and `/ping` answer 200 whatever InfluxDB does, so a
  * liveness probe never restarts a pod for a database outage; `/ready` has three checks (shutdown,
  * influxdb, spool) and follows InfluxDB here (the spool check: spool.e2e-spec.ts).
  */
@@ -30,7 +30,7 @@ async function call(method: 'GET' | 'HEAD', url: string) {
   };
 }
 
-/** The liveness body: these three keys first, more may follow (CONTRACT §2). */
+/** The liveness body: these three keys first, more may follow (README "The API"). */
 function expectLivenessBody(body: Record<string, unknown> | undefined): void {
   expect(body).toBeDefined();
   expect(Object.keys(body!).slice(0, 3)).toEqual(['status', 'name', 'version']);

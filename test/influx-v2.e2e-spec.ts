@@ -1,5 +1,5 @@
 /**
- * The v2 write path (CONTRACT §8: INFLUX_TOKEN + INFLUX_BUCKET select `/api/v2/write`).
+ * The v2 write path (README "Configuration": INFLUX_TOKEN + INFLUX_BUCKET select `/api/v2/write`).
  *
  * No InfluxDB 2 server can be installed here (Debian ships InfluxDB 1.6 only), so these tests run
  * the service against test/support/v2-proxy.ts: it maps `POST /api/v2/write?org=&bucket=` to the

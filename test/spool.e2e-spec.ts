@@ -747,7 +747,7 @@ describe('checks while InfluxDB is out of reach', () => {
     await rm(spoolDir, { recursive: true, force: true });
   });
 
-  // Regression: CONTRACT §6, `entry_` ids match whatever their case, in the spool too.
+  // Regression: README "The API", `entry_` ids match whatever their case, in the spool too.
   it('finds a queued event read with its entry_ id in upper case', async () => {
     await gate.set('refuse');
     try {
@@ -761,7 +761,7 @@ describe('checks while InfluxDB is out of reach', () => {
     }
   });
 
-  // Regression: CONTRACT §5, an array whose elements give one field two types is refused with
+  // Regression: README "The API", an array whose elements give one field two types is refused with
   // 400 naming the index even when the measurement's types cannot be read (it was once spooled
   // and half stored).
   it('refuses a points array that conflicts with itself while InfluxDB is out of reach', async () => {

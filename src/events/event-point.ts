@@ -8,7 +8,7 @@ export interface PointData {
   fields: Array<[string, FieldInput]>;
 }
 
-/** An event after validation: its id and its flat keys, nulls dropped (CONTRACT §4). */
+/** An event after validation: its id and its flat keys, nulls dropped (README "The API"). */
 export interface ParsedEvent {
   eventId: string;
   event: string;
@@ -53,10 +53,10 @@ export function tagText(value: string | number | boolean): string {
 }
 
 /**
- * CONTRACT §7: the event goes to `measurement`, tagged with `event` and the keys named in
- * EVENT_TAGS; everything else, `uid` and `event_id` included, is a field. An empty tag value
- * cannot be stored by InfluxDB, so such a key is left out. Throws a Refusal for a tag value
- * line protocol cannot carry.
+ * README "How events and points are stored": the event goes to `measurement`, tagged with
+ * `event` and the keys named in EVENT_TAGS; everything else, `uid` and `event_id` included, is
+ * a field. An empty tag value cannot be stored by InfluxDB, so such a key is left out. Throws a
+ * Refusal for a tag value line protocol cannot carry.
  */
 export function eventToPoint(
   parsed: ParsedEvent,

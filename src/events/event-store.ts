@@ -9,6 +9,7 @@ import { SpooledPoint } from '../spool/spool-record';
 import { SpoolDrainer } from '../spool/spool.drainer';
 import { SpoolFullError, SpoolService } from '../spool/spool.service';
 import { spoolConfig, SpoolConfig } from '../spool/spool.config';
+import { eventsConfig, EventsConfig } from './events.config';
 import { PointData } from './event-point';
 import { Refusal } from './refusal';
 
@@ -44,6 +45,7 @@ export class EventStore {
     private readonly spool: SpoolService,
     private readonly drainer: SpoolDrainer,
     @Inject(spoolConfig.KEY) private readonly config: SpoolConfig,
+    @Inject(eventsConfig.KEY) private readonly events: EventsConfig,
   ) {}
 
   /**
@@ -143,7 +145,7 @@ export class EventStore {
    * are read again: a real conflict is refused, a stale cache (say, a field another writer made
    * an integer) gets one more write with the right types, at the same timestamps. InfluxDB 1.x
    * keeps the valid points of a refused write, so a refused array is deleted again: an array
-   * is all or nothing (CONTRACT §5). Other failures are thrown as they come.
+   * is all or nothing (README "The API"). Other failures are thrown as they come.
    */
   private async write(
     points: PointData[],
@@ -189,7 +191,7 @@ export class EventStore {
       for (const [index, point] of points.entries()) {
         let addedHere = added.get(point.measurement);
         if (!addedHere) added.set(point.measurement, (addedHere = new Map<string, FieldType>()));
-        const result = typeFields(point.measurement, point.fields, new Map(), addedHere);
+        const result = typeFields(point, new Map(), addedHere, this.events.tableName);
         if ('conflict' in result) {
           throw conflictRefusal(result.conflict, indexed ? index : undefined);
         }
@@ -210,7 +212,7 @@ export class EventStore {
       let addedHere = added.get(point.measurement);
       if (!addedHere) added.set(point.measurement, (addedHere = new Map<string, FieldType>()));
       const stored = await this.fieldTypes.typesOf(point.measurement);
-      const result = typeFields(point.measurement, point.fields, stored, addedHere);
+      const result = typeFields(point, stored, addedHere, this.events.tableName);
       // A conflict with what is cached is checked against fresh types; if they cannot be read,
       // the cache is the best knowledge there is, and the conflict stands.
       const refreshed =

@@ -113,19 +113,33 @@ describe(parseEvent.name, () => {
       expectRefused(body, 'event', 'must be a non-empty string');
     });
 
+    it('takes a null uid and drops it like any null, as the original stored such events', () => {
+      const parsed = parseEvent({ event: 'e', uid: null }, LIMITS);
+      expect(parsed.values.map(([key]) => key)).toEqual(['event', 'event_id']);
+    });
+
     it.each<[string, Record<string, unknown>]>([
       ['a missing uid', { event: 'e' }],
-      ['a null uid', { event: 'e', uid: null }],
+      ['an undefined uid', { event: 'e', uid: undefined }],
     ])('refuses %s as required', (_case, body) => {
-      expectRefused(body, 'uid', 'is required (a string, may be empty)');
+      expectRefused(body, 'uid', 'is required (a string, may be empty, or a number)');
     });
 
     it.each<[string, unknown]>([
-      ['a number', 42],
       ['a boolean', false],
       ['an object', { id: 1 }],
+      ['an array', [1]],
     ])('refuses a uid that is %s', (_case, uid) => {
-      expectRefused({ event: 'e', uid }, 'uid', 'must be a string (may be empty)');
+      expectRefused(
+        { event: 'e', uid },
+        'uid',
+        'must be a string (may be empty) or a finite number',
+      );
+    });
+
+    it('keeps a numeric uid a number (its storage type is decided with the stored types)', () => {
+      const parsed = parseEvent({ event: 'e', uid: 42 }, LIMITS);
+      expect(parsed.values).toContainEqual(['uid', 42]);
     });
 
     it.each([
@@ -138,20 +152,33 @@ describe(parseEvent.name, () => {
   });
 
   describe('keys', () => {
-    it.each(['bad-key', 'a b', 'a.b', 'ключ', ''])('refuses the key %j', (key) => {
-      expectRefused(
-        { event: 'e', uid: 'u', [key]: 1 },
-        key,
-        'keys may only use A-Z, a-z, 0-9 and _',
-      );
+    it.each(['tags_app-name', 'a b', 'a.b', 'a,b=c', 'ключ', 'x\\y', '"q"'])(
+      'keeps the key %j as given',
+      (key) => {
+        const parsed = parseEvent({ event: 'e', uid: 'u', [key]: 1 }, LIMITS);
+        expect(parsed.values).toContainEqual([key, 1]);
+      },
+    );
+
+    it.each([
+      ['', 'keys must not be empty'],
+      ['a\nb', 'must not contain control characters'],
+      ['ends\\', 'must not end with a backslash'],
+    ])('refuses the key %j', (key, rule) => {
+      expectRefused({ event: 'e', uid: 'u', [key]: 1 }, key, rule);
     });
 
     it('names the flattened path of a bad nested key', () => {
       expectRefused(
-        { event: 'e', uid: 'u', meta: { 'x-y': 1 } },
-        'meta_x-y',
-        'keys may only use A-Z, a-z, 0-9 and _',
+        { event: 'e', uid: 'u', meta: { 'x\ty': 1 } },
+        'meta_x\ty',
+        'must not contain control characters',
       );
+    });
+
+    it('takes a nested name ending in a backslash, which is not the end of the stored key', () => {
+      const parsed = parseEvent({ event: 'e', uid: 'u', 'a\\': { b: 1 } }, LIMITS);
+      expect(parsed.values).toContainEqual(['a\\_b', 1]);
     });
 
     it('flattens nested objects with _', () => {

@@ -1,12 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { IsDefined, IsNotEmpty, IsString, validateSync } from 'class-validator';
+import {
+  IsDefined,
+  IsNotEmpty,
+  IsString,
+  ValidateBy,
+  ValidateIf,
+  validateSync,
+} from 'class-validator';
 import type { FieldInput } from '../influx/field-types.service';
 import type { Limits } from './events.config';
 import { ParsedEvent, tagRule } from './event-point';
 import { Refusal } from './refusal';
 
-/** Keys of an event, after nested objects are flattened with `_` (CONTRACT §4). */
-export const EVENT_KEY = /^[A-Za-z0-9_]+$/;
+/**
+ * Keys of an event, after nested objects are flattened with `_`: any non-empty text without
+ * control characters that does not end in a backslash (line protocol escapes spaces, commas
+ * and equals signs). The original stored any key, and its 1.0 client sends `tags_app-name`.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+export const EVENT_KEY = /^[^\u0000-\u001f\u007f]*[^\u0000-\u001f\u007f\\]$/;
+
+/** Why `key` cannot be an event key, or undefined (length is checked against the limits). */
+export function keyRule(key: string): string | undefined {
+  return key === '' ? 'keys must not be empty' : tagRule(key);
+}
 /** A client's own event id is kept when it looks like this; otherwise the server makes one. */
 export const EVENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -16,9 +33,19 @@ export class EventDto {
   @IsNotEmpty({ message: 'must be a non-empty string' })
   event!: string;
 
-  @IsDefined({ message: 'is required (a string, may be empty)' })
-  @IsString({ message: 'must be a string (may be empty)' })
-  uid!: string;
+  // The key is required; a null value is dropped like any null, as the original stored such an
+  // event without a uid.
+  @ValidateIf((_, value) => value !== null)
+  @IsDefined({ message: 'is required (a string, may be empty, or a number)' })
+  @ValidateBy({
+    name: 'isUid',
+    validator: {
+      validate: (value) =>
+        typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)),
+      defaultMessage: () => 'must be a string (may be empty) or a finite number',
+    },
+  })
+  uid!: string | number | null;
 }
 
 export function newEventId(): string {
@@ -60,7 +87,7 @@ function flatten(
   for (const name of Object.keys(object)) {
     const key = prefix + name;
     const value = object[name];
-    if (!EVENT_KEY.test(name)) throw new Refusal(key, 'keys may only use A-Z, a-z, 0-9 and _');
+    if (name === '') throw new Refusal(key, 'keys must not be empty');
     if (key.length > limits.maxKeyLength) {
       throw new Refusal(
         key,
@@ -83,6 +110,7 @@ function flatten(
         }
         break;
       case 'string':
+        checkLeafKey(key);
         if (Buffer.byteLength(value) > limits.maxStringBytes) {
           throw new Refusal(
             key,
@@ -94,13 +122,21 @@ function flatten(
       case 'number':
         // JSON.parse turns 1e400 into Infinity, which InfluxDB cannot store.
         if (!Number.isFinite(value)) throw new Refusal(key, 'must be a finite number');
+        checkLeafKey(key);
         into.set(key, value);
         break;
       case 'boolean':
+        checkLeafKey(key);
         into.set(key, value);
         break;
       default:
         throw new Refusal(key, 'must be a string, number, boolean, object or null');
     }
   }
+}
+
+/** A stored key (not the prefix of nested ones) must be one line protocol carries unchanged. */
+function checkLeafKey(key: string): void {
+  const rule = keyRule(key);
+  if (rule) throw new Refusal(key, rule);
 }

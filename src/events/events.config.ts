@@ -1,6 +1,6 @@
 import { ConfigType, registerAs } from '@nestjs/config';
 import { ConfigError, Env, integer, matching, text } from '../env';
-import { EVENT_KEY } from './event.dto';
+import { keyRule } from './event.dto';
 import { MEASUREMENT } from './point.dto';
 
 /** Keys that identify one event; as tags they would make a series per event. */
@@ -14,8 +14,12 @@ export function parseEventsConfig(env: Env) {
     .map((key) => key.trim())
     .filter((key) => key !== '' && key !== 'event');
   for (const key of tagKeys) {
-    if (!EVENT_KEY.test(key)) {
-      throw new ConfigError('EVENT_TAGS must be a comma-separated list of keys of [A-Za-z0-9_]');
+    // Any event key can be a tag (the original had `tags_app-name` as one), but a key with a
+    // comma cannot be listed, and spaces around a key are taken for list formatting.
+    if (keyRule(key)) {
+      throw new ConfigError(
+        'EVENT_TAGS must be a comma-separated list of event keys (no control characters, none ending in a backslash)',
+      );
     }
     if (NEVER_TAGS.has(key)) {
       throw new ConfigError('EVENT_TAGS must not name uid, event_id or time');

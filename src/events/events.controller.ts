@@ -32,13 +32,13 @@ function status(res: Response, outcome: Outcome): void {
 
 @ApiTokenAuth()
 @Controller('log')
-// POST bodies are read here, after the TokenGuard: no token, no body read (CONTRACT §3).
+// POST bodies are read here, after the TokenGuard: no token, no body read (README "Tokens").
 @UseInterceptors(JsonBodyInterceptor)
 export class EventsController {
   constructor(private readonly events: EventsService) {}
 
   /**
-   * The original's route (CONTRACT §1): an object is one event, an array is points. Both answer
+   * The original's route (README "The API"): an object is one event, an array is points. Both answer
    * a bare JSON string, serialised here: Express would send a returned string as text/html.
    */
   @Post('event')

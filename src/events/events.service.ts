@@ -40,10 +40,11 @@ export class EventsService {
     });
   }
 
-  /** Generation 1.1: an array of points, all valid or none stored (CONTRACT §5). */
+  /** Generation 1.1: an array of points, all valid or none stored (README "The API"). */
   logPoints(body: unknown[]): Promise<{ outcome: Outcome }> {
     return this.counted(body.length, async () => {
-      if (body.length === 0) throw new Refusal('', 'the array holds no points');
+      // The original answered "OK" to an empty array; there is nothing to store.
+      if (body.length === 0) return { outcome: 'stored' as const };
       const points = body.map((element, index) => parsePoint(element, index, this.config.limits));
       const outcome = await this.store.store(
         points.map((point) => ({ point })),
@@ -132,7 +133,7 @@ export class EventsService {
   }
 
   /**
-   * The event with that id as one flat object (CONTRACT §6), with where it is: still in the
+   * The event with that id as one flat object (README "The API"), with where it is: still in the
    * spool (`queued`) or in InfluxDB (`stored`).
    */
   async findEvent(rawId: string): Promise<{ event: Record<string, unknown>; status: EventStatus }> {
@@ -140,7 +141,7 @@ export class EventsService {
     const notFound = () => new NotFoundException(`no event with id ${JSON.stringify(id)}`);
     if (!EVENT_ID.test(id)) throw notFound();
     if (this.spool.pendingRecords > 0) {
-      // Server ids are lower-case; `entry_` ids match in any case (CONTRACT §6).
+      // Server ids are lower-case; `entry_` ids match in any case (README "The API").
       const lower = /^entry_/i.test(id) ? id.toLowerCase() : id;
       const queued =
         (await this.spool.find(id)) ?? (lower === id ? undefined : await this.spool.find(lower));
@@ -150,7 +151,11 @@ export class EventsService {
     // broken out of; ids from the server are lower-case, and `entry_` ids match in any case.
     const match = /^entry_/i.test(id) ? `=~ /(?i)^${id.replace(/\./g, '\\.')}$/` : `= '${id}'`;
     const measurement = quoteName(this.config.tableName);
-    const q = `SELECT * FROM ${measurement} WHERE "event_id" ${match} ORDER BY time DESC LIMIT 1`;
+    // Fields as columns and tags per series: where a key is both (data the original wrote, and
+    // `event` in such a measurement), `SELECT *` would name the tag `event_1`.
+    const q =
+      `SELECT *::field FROM ${measurement} WHERE "event_id" ${match} ` +
+      'GROUP BY * ORDER BY time DESC LIMIT 1';
     let results;
     try {
       results = await this.influx.query(q);
@@ -161,13 +166,23 @@ export class EventsService {
     if (result?.error && !/database not found/.test(result.error)) {
       throw new Error(`InfluxDB refused the event query: ${result.error}`);
     }
-    const series = result?.series?.[0];
-    const row = series?.values[0];
-    if (!series || !row) throw notFound();
-    const event: Record<string, unknown> = {};
-    series.columns.forEach((column, i) => {
-      // SELECT * lists every column of the measurement; other events' keys come back null.
-      if (row[i] !== null && row[i] !== undefined) event[column] = row[i];
+    // One series per tag set; the newest row of them all (a client id may be reused).
+    let newest: { row: unknown[]; columns: string[]; tags: Record<string, string> } | undefined;
+    for (const series of result?.series ?? []) {
+      const row = series.values[0];
+      if (row && (!newest || sortableTime(row[0]) > sortableTime(newest.row[0]))) {
+        newest = { row, columns: series.columns, tags: series.tags ?? {} };
+      }
+    }
+    if (!newest) throw notFound();
+    const event: Record<string, unknown> = { time: newest.row[0] };
+    // GROUP BY * answers every tag key of the measurement, "" where this event has none.
+    for (const [key, value] of Object.entries(newest.tags)) if (value !== '') event[key] = value;
+    newest.columns.forEach((column, i) => {
+      // Other events' fields come back null. A key both tag and field keeps the field's value,
+      // which has the type the event was sent with.
+      const value = newest.row[i];
+      if (value !== null && value !== undefined) event[column] = value;
     });
     return { event, status: 'stored' };
   }
@@ -190,6 +205,12 @@ function flatten(point: SpooledPoint): Record<string, unknown> {
   for (const [key, value] of point.tags) event[key] = value;
   for (const [key, value] of point.fields) event[key] = value;
   return event;
+}
+
+/** InfluxDB's RFC 3339 time with its fraction padded to 9 digits, so that it sorts as text. */
+function sortableTime(time: unknown): string {
+  const [whole = '', fraction = ''] = String(time).replace(/Z$/, '').split('.');
+  return `${whole}.${fraction.padEnd(9, '0')}`;
 }
 
 function rfc3339(ns: bigint): string {

@@ -112,13 +112,17 @@ describe(parsePoint.name, () => {
       expectRefused(element, '', 'must be an object {measurement, tags, fields}');
     });
 
-    it.each(['time', 'timestamp', 'field', '__proto__'])('refuses the unknown key %j', (key) => {
-      expectRefused(
-        json(`{"measurement":"m","fields":{"v":1},"${key}":1}`),
-        key,
-        'is not allowed; a point has measurement, tags and fields',
-      );
-    });
+    it.each(['time', 'timestamp', 'field', '__proto__'])(
+      'ignores the other key %j, as the original did',
+      (key) => {
+        const element = json(`{"measurement":"m","tags":{"h":"a"},"fields":{"v":1},"${key}":9}`);
+        expect(parsePoint(element, 0, LIMITS)).toEqual({
+          measurement: 'm',
+          tags: [['h', 'a']],
+          fields: [['v', 1]],
+        });
+      },
+    );
   });
 
   describe('measurement', () => {
@@ -226,12 +230,16 @@ describe(parsePoint.name, () => {
       );
     });
 
-    it('refuses a field that is also a tag', () => {
-      expectRefused(
-        { measurement: 'm', tags: { host: 'a' }, fields: { v: 1, host: 'b' } },
-        'fields.host',
-        'is also a tag of this point',
-      );
+    it('keeps a key that is both a tag and a field, as the original wrote them', () => {
+      const element = { measurement: 'm', tags: { host: 'a' }, fields: { v: 1, host: 'b' } };
+      expect(parsePoint(element, 0, LIMITS)).toEqual({
+        measurement: 'm',
+        tags: [['host', 'a']],
+        fields: [
+          ['v', 1],
+          ['host', 'b'],
+        ],
+      });
     });
   });
 

@@ -8,7 +8,7 @@ export const MEASUREMENT = /^[A-Za-z0-9_.-]{1,128}$/;
 
 type Scalar = string | number | boolean;
 
-/** One element of the points (1.1) body: `{measurement, tags, fields}` (CONTRACT §5). */
+/** One element of the points (1.1) body: `{measurement, tags, fields}` (README "The API"). */
 export class PointDto {
   @IsString({ message: 'must be a string' })
   @Matches(MEASUREMENT, { message: 'must match ^[A-Za-z0-9_.-]{1,128}$' })
@@ -27,13 +27,13 @@ export function parsePoint(element: unknown, index: number, limits: Limits): Poi
   if (typeof element !== 'object' || element === null || Array.isArray(element)) {
     throw new Refusal('', 'must be an object {measurement, tags, fields}', index);
   }
+  // Other keys of an element are ignored, as the original ignored them.
   const raw = element as Record<string, unknown>;
-  for (const key of Object.keys(raw)) {
-    if (key !== 'measurement' && key !== 'tags' && key !== 'fields') {
-      throw new Refusal(key, 'is not allowed; a point has measurement, tags and fields', index);
-    }
-  }
-  const dto = Object.assign(new PointDto(), raw);
+  const dto = Object.assign(new PointDto(), {
+    measurement: raw.measurement,
+    tags: raw.tags,
+    fields: raw.fields,
+  });
   const [error] = validateSync(dto, { stopAtFirstError: true });
   if (error) {
     const rule = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
@@ -53,10 +53,9 @@ export function parsePoint(element: unknown, index: number, limits: Limits): Poi
   }
   const fields: Array<[string, FieldInput]> = [];
   for (const [key, value] of Object.entries(dto.fields)) {
+    // A key may be both a tag and a field, as the original wrote every event key; InfluxDB
+    // 1.x stores both (and names the tag `key_1` in `SELECT *`).
     checkKey(`fields.${key}`, key, index, limits);
-    if (tags.some(([tag]) => tag === key)) {
-      throw new Refusal(`fields.${key}`, 'is also a tag of this point', index);
-    }
     if (value === null) continue;
     checkScalar(`fields.${key}`, value, index);
     checkLength(`fields.${key}`, value, index, limits);

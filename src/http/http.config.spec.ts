@@ -12,7 +12,7 @@ function configErrorOf(run: () => unknown): ConfigError {
 }
 
 describe(parseHttpConfig.name, () => {
-  it('defaults to the original port on every interface, 1 MiB bodies, info logs (CONTRACT §8)', () => {
+  it('defaults to the original port on every interface, 1 MiB bodies, info logs (README "Configuration")', () => {
     expect(parseHttpConfig({})).toEqual({
       port: 20080,
       host: '0.0.0.0',

@@ -84,7 +84,7 @@ export class JsonBodyReader {
 /**
  * Reads POST bodies with {@link JsonBodyReader}. An interceptor, not a middleware: it runs after
  * the guards, so a request without a valid token gets its 401 before anything of its body is
- * read, inflated or parsed (CONTRACT §3). Other methods pass through with their body unread.
+ * read, inflated or parsed (README "Tokens"). Other methods pass through with their body unread.
  */
 @Injectable()
 export class JsonBodyInterceptor implements NestInterceptor {

@@ -6,7 +6,8 @@ function typed(
   stored: Record<string, FieldType> = {},
   added: Map<string, FieldType> = new Map(),
 ) {
-  return typeFields('analytics', fields, new Map(Object.entries(stored)), added);
+  const point = { measurement: 'analytics', tags: [], fields };
+  return typeFields(point, new Map(Object.entries(stored)), added, 'events');
 }
 
 describe(typeFields.name, () => {
@@ -176,7 +177,8 @@ describe(typeFields.name, () => {
   });
 
   it('names the measurement it was given', () => {
-    expect(typeFields('cpu', [['v', 'x']], new Map([['v', 'float']]), new Map())).toEqual({
+    const point = { measurement: 'cpu', tags: [], fields: [['v', 'x']] as const };
+    expect(typeFields(point, new Map([['v', 'float']]), new Map(), 'analytics')).toEqual({
       conflict: { measurement: 'cpu', field: 'v', incoming: 'string', stored: 'float' },
     });
   });
@@ -205,6 +207,27 @@ describe(typeFields.name, () => {
       expect(typed([['n', 4]], { n: 'integer' }, added)).toEqual({
         fields: [{ key: 'n', type: 'integer', value: 4 }],
       });
+    });
+  });
+});
+
+describe(`${typeFields.name} in the events measurement`, () => {
+  it('types the fields after the layout rules of data the original wrote', () => {
+    const point = { measurement: 'analytics', tags: [['event', 'login']] as const, fields: [] };
+    const stored = new Map<string, FieldType>([
+      ['event', 'string'],
+      ['uid', 'integer'],
+    ]);
+    expect(typeFields({ ...point, fields: [['uid', 7]] }, stored, new Map(), 'analytics')).toEqual({
+      fields: [
+        { key: 'uid', type: 'integer', value: 7 },
+        { key: 'event', type: 'string', value: 'login' },
+      ],
+    });
+    expect(
+      typeFields({ ...point, fields: [['uid', 7.5]] }, stored, new Map(), 'analytics'),
+    ).toEqual({
+      conflict: { measurement: 'analytics', field: 'uid', incoming: 'float', stored: 'integer' },
     });
   });
 });

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { FieldTypeConflict } from './influx.errors';
 import { InfluxService, quoteName } from './influx.service';
 import { FieldType, TypedField } from './line-protocol';
+import { originalLayout, UntypedPoint } from './original-layout';
 
 /** A value as it arrives in JSON, before it has a storage type. */
 export type FieldInput = string | number | boolean;
@@ -93,19 +94,22 @@ function isFieldType(value: unknown): value is FieldType {
 }
 
 /**
- * Decides each field's storage type from its JSON value and the types already stored (CONTRACT
- * §7): numbers are floats unless the field is already an integer, and then must be integral.
- * New fields go into `added`, so that one call over several points of the same measurement
- * (sharing `added`) also catches a conflict between those points.
+ * Decides each field's storage type from its JSON value and the types already stored (README,
+ * "How events and points are stored"): numbers are floats unless the field is already an
+ * integer, and then must be integral. In the events measurement, the layout rules of data the
+ * original service wrote apply first (`originalLayout`). New fields go into `added`, so that one
+ * call over several points of the same measurement (sharing `added`) also catches a conflict
+ * between those points.
  */
 export function typeFields(
-  measurement: string,
-  fields: ReadonlyArray<readonly [string, FieldInput]>,
+  point: UntypedPoint,
   stored: ReadonlyMap<string, FieldType>,
   added: Map<string, FieldType>,
+  eventsMeasurement: string,
 ): { fields: TypedField[] } | { conflict: FieldTypeConflict } {
+  const { measurement } = point;
   const typed: TypedField[] = [];
-  for (const [key, value] of fields) {
+  for (const [key, value] of originalLayout(point, stored, eventsMeasurement)) {
     const known = stored.get(key) ?? added.get(key);
     let type: FieldType;
     if (typeof value === 'number') {

@@ -15,7 +15,7 @@ function configErrorOf(run: () => unknown): ConfigError {
 }
 
 describe(parseInfluxConfig.name, () => {
-  it('defaults to InfluxDB 1.x on localhost, database stats, 10 s timeout (CONTRACT §8)', () => {
+  it('defaults to InfluxDB 1.x on localhost, database stats, 10 s timeout (README "Configuration")', () => {
     expect(parseInfluxConfig({})).toEqual({
       url: 'http://127.0.0.1:8086',
       api: 'v1',

@@ -25,10 +25,13 @@ const DESCRIPTION = [
 const TOKEN_DESCRIPTION = [
   'The whole `Authorization` header value: `Token <t>`, where `<t>` is the access token',
   '(base64url with `=` padding of the payload JSON and its HMAC-SHA512 signature).',
-  '`Bearer <t>`, `Token<t>` and a bare `<t>` are accepted too.',
+  '`Bearer <t>`, `Token<t>` and a bare `<t>` are accepted too. The signing key is HKDF-SHA512',
+  "of the UTF-8 text of the user's `access_secret`, with an empty salt and the info",
+  "`services.mozilla.com/tokenlib/v1/signing`, 64 bytes long; the payload's `identity` names",
+  'the user, and `expires` below 1e9 never expires (above 5). See the README for test vectors.',
 ].join(' ');
 
-/** The liveness routes, whose HEAD the contract names; Express answers it for every GET. */
+/** The liveness routes, whose HEAD the README names; Express answers it for every GET. */
 const LIVENESS = { '/': 'root', '/ping': 'ping' } as const;
 
 /**

@@ -64,10 +64,11 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
     type: 'object',
     description:
       'Generation 1.0: one event. `event` and `uid` are required; any other key is stored as ' +
-      `given. Keys match \`${EVENT_KEY.source}\`; nested objects are flattened with \`_\` ` +
-      '(`{"a": {"b": 1}}` is stored as `a_b`); arrays are refused; `null` values are dropped; ' +
-      '`time` is reserved (the server stamps events). Limits: MAX_EVENT_KEYS, MAX_KEY_LENGTH, ' +
-      'MAX_STRING_BYTES.',
+      'given. A key is any non-empty text without control characters that does not end in a ' +
+      'backslash (`tags_app-name`, `a b` and `x=y` are keys); nested objects are flattened with ' +
+      '`_` (`{"a": {"b": 1}}` is stored as `a_b`); arrays are refused; `null` values are ' +
+      'dropped; `time` is reserved (the server stamps events). Limits: MAX_EVENT_KEYS, ' +
+      'MAX_KEY_LENGTH, MAX_STRING_BYTES.',
     required: ['event', 'uid'],
     properties: {
       event: {
@@ -76,8 +77,12 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
         description: 'What happened; stored as a tag.',
       },
       uid: {
-        type: 'string',
-        description: "Ties one user's or one system's events together; may be empty.",
+        type: ['string', 'number', 'null'],
+        description:
+          "Ties one user's or one system's events together; may be empty; `null` is dropped " +
+          '(the key is still required). A number is stored ' +
+          'as its decimal text, unless `uid` is already a numeric field of the measurement (data ' +
+          'the original service wrote), where it stays a number.',
       },
       event_id: {
         type: 'string',
@@ -105,8 +110,8 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
     type: 'array',
     description:
       'Generation 1.1: points. The whole array is checked before anything is written: one bad ' +
-      'element gets 400 naming its index, and nothing of the array is stored.',
-    minItems: 1,
+      'element gets 400 naming its index, and nothing of the array is stored. An empty array ' +
+      'is answered `"OK"` and stores nothing.',
     items: ref('Point'),
     examples: [
       [
@@ -121,7 +126,9 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
   Point: {
     type: 'object',
     required: ['measurement', 'fields'],
-    additionalProperties: false,
+    description:
+      'Other keys of an element are ignored, as the original ignored them. A key may be both a ' +
+      'tag and a field.',
     properties: {
       measurement: { type: 'string', pattern: MEASUREMENT.source },
       tags: {
@@ -174,7 +181,7 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
     examples: [
       {
         event_ids: ['entry_2d1c0ae39a6a4c0e9f5b8f2a1b0c7d61', null],
-        rejected: [{ index: 1, reason: 'uid: is required (a string, may be empty)' }],
+        rejected: [{ index: 1, reason: 'uid: is required (a string, may be empty, or a number)' }],
       },
     ],
   },
@@ -182,8 +189,10 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
     type: 'object',
     description:
       'One event as one flat object: `status`, `time`, `event_id`, `event`, `uid` and every ' +
-      'other key it was stored with (no `null` padding for keys of other events).',
-    required: ['status', 'time', 'event_id', 'event', 'uid'],
+      'other key it was stored with (no `null` padding for keys of other events), each once ' +
+      'under its own name, also where the original service stored keys as both tag and field. ' +
+      '`uid` is missing only for an event sent with a null uid (or stored so by the original).',
+    required: ['status', 'time', 'event_id', 'event'],
     properties: {
       status: {
         anyOf: [
@@ -205,7 +214,10 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
       },
       event_id: { type: 'string' },
       event: { type: 'string' },
-      uid: { type: 'string' },
+      uid: {
+        type: ['string', 'number'],
+        description: 'Text, or a number where `uid` is a numeric field (or the event is queued).',
+      },
     },
     additionalProperties: { type: SCALAR },
     examples: [

@@ -10,6 +10,7 @@ import { InfluxRefusedError } from '../influx/influx.errors';
 import { describe, InfluxService } from '../influx/influx.service';
 import { FieldType, toLine } from '../influx/line-protocol';
 import { MetricsService } from '../metrics/metrics.service';
+import { eventsConfig, EventsConfig } from '../events/events.config';
 import { SpooledPoint } from './spool-record';
 import { spoolConfig, SpoolConfig } from './spool.config';
 import { SpoolService } from './spool.service';
@@ -44,6 +45,7 @@ export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly fieldTypes: FieldTypesService,
     @Inject(spoolConfig.KEY) private readonly config: SpoolConfig,
     private readonly metrics: MetricsService,
+    @Inject(eventsConfig.KEY) private readonly events: EventsConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -135,7 +137,7 @@ export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdo
       const stored = await this.fieldTypes.typesOf(point.measurement);
       let addedHere = added.get(point.measurement);
       if (!addedHere) added.set(point.measurement, (addedHere = new Map<string, FieldType>()));
-      const result = typeFields(point.measurement, point.fields, stored, addedHere);
+      const result = typeFields(point, stored, addedHere, this.events.tableName);
       if ('conflict' in result) {
         const { field, stored: was, incoming } = result.conflict;
         await this.deadLetter(point, `field ${field} is ${was}, this value is ${incoming}`);
