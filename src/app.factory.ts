@@ -2,6 +2,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { configureHttpServer } from './http/http-server';
+import { LoadShedder } from './http/load-shedder';
 import { setupOpenApi } from './openapi/openapi-document';
 
 /**
@@ -19,6 +21,9 @@ export async function createApp(): Promise<NestExpressApplication> {
   });
   app.useLogger(app.get(Logger));
   app.flushLogs();
+  // First of all middleware: a write refused under overload costs no logging, parsing or auth.
+  app.use(app.get(LoadShedder).middleware);
+  configureHttpServer(app.getHttpServer());
   app.disable('x-powered-by');
   // Express would hash every answer for an ETag; no client revalidates these answers.
   app.set('etag', false);

@@ -16,6 +16,15 @@ export function parseHttpConfig(env: Env) {
     ),
     /** From SIGTERM to exit at the latest, whatever is still running. */
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    /**
+     * Writes are shed (503 at once) while the event loop runs this far behind; 0: never for
+     * this reason. README, "Under overload".
+     */
+    shedEventLoopDelayMs: integer(env, 'SHED_EVENT_LOOP_DELAY_MS', 100, 0, 60_000),
+    /** Writes are shed while the event loop was busy more than this share (%) of the last 100 ms. */
+    shedEventLoopUtilization: integer(env, 'SHED_EVENT_LOOP_UTILIZATION', 80, 0, 100),
+    /** Writes are shed while this many are being served already; 0: no such limit. */
+    shedMaxInFlight: integer(env, 'SHED_MAX_IN_FLIGHT', 512, 0, 1_000_000),
   };
 }
 
