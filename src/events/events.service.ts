@@ -10,6 +10,7 @@ import { EventStore, Outcome, Pending, reasonOf } from './event-store';
 import { eventsConfig, EventsConfig } from './events.config';
 import { parsePoint } from './point.dto';
 import { Refusal } from './refusal';
+import { quote } from './quote';
 
 /** The answer to a batch of events: ids aligned with the input, null where rejected. */
 export interface BatchResult {
@@ -137,7 +138,7 @@ export class EventsService {
    */
   async findEvent(rawId: string): Promise<{ event: Record<string, unknown>; status: EventStatus }> {
     const id = rawId.trim();
-    const notFound = () => new NotFoundException(`no event with id ${JSON.stringify(id)}`);
+    const notFound = () => new NotFoundException(`no event with id ${JSON.stringify(quote(id))}`);
     if (!EVENT_ID.test(id)) throw notFound();
     if (this.spool.pendingRecords > 0) {
       // Server ids are lower-case; `entry_` ids match in any case (CONTRACT §6).
