@@ -4,6 +4,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureHttpServer } from './http/http-server';
 import { LoadShedder } from './http/load-shedder';
+import { malformedPath } from './http/malformed-path';
 import { setupOpenApi } from './openapi/openapi-document';
 
 /**
@@ -23,6 +24,7 @@ export async function createApp(): Promise<NestExpressApplication> {
   app.flushLogs();
   // First of all middleware: a write refused under overload costs no logging, parsing or auth.
   app.use(app.get(LoadShedder).middleware);
+  app.use(malformedPath);
   configureHttpServer(app.getHttpServer());
   app.disable('x-powered-by');
   // Express would hash every answer for an ETag; no client revalidates these answers.

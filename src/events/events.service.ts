@@ -165,7 +165,8 @@ export class EventsService {
     const series = result?.series?.[0];
     const row = series?.values[0];
     if (!series || !row) throw notFound();
-    const event: Record<string, unknown> = {};
+    // No prototype: a stored key named `__proto__` is a key like any other, not a setter.
+    const event: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     series.columns.forEach((column, i) => {
       // SELECT * lists every column of the measurement; other events' keys come back null.
       if (row[i] !== null && row[i] !== undefined) event[column] = row[i];
@@ -187,7 +188,8 @@ function refusalReason(error: unknown): string {
 
 /** A spooled event in the shape InfluxDB would answer it (time first, RFC 3339 in ns). */
 function flatten(point: SpooledPoint): Record<string, unknown> {
-  const event: Record<string, unknown> = { time: rfc3339(point.time) };
+  const event: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  event.time = rfc3339(point.time);
   for (const [key, value] of point.tags) event[key] = value;
   for (const [key, value] of point.fields) event[key] = value;
   return event;

@@ -20,7 +20,7 @@ describe(parseHttpConfig.name, () => {
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
       shedEventLoopDelayMs: 100,
-      shedEventLoopUtilization: 80,
+      shedEventLoopUtilization: 90,
       shedMaxInFlight: 512,
     });
   });
