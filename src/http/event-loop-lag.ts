@@ -54,9 +54,10 @@ export class EventLoopLag {
 
   /** Share (0 to 1) of the last 100 ms the loop was busy (0 while stopped or not yet known). */
   get utilization(): number {
-    const oldest = this.window[0];
-    const newest = this.window.at(-1);
-    if (oldest === undefined || newest === undefined || oldest === newest) return 0;
+    // Until a whole window has passed since start(), the share would include start-up work.
+    if (this.window.length <= WINDOW_SAMPLES) return 0;
+    const oldest = this.window[0]!;
+    const newest = this.window.at(-1)!;
     const active = newest.active - oldest.active;
     const total = active + newest.idle - oldest.idle;
     return total > 0 ? active / total : 0;

@@ -3,7 +3,7 @@ import {
   Injectable,
   Logger,
   OnApplicationShutdown,
-  OnModuleInit,
+  OnApplicationBootstrap,
   Optional,
 } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -32,7 +32,7 @@ export type ShedReason = 'event_loop_delay' | 'event_loop_utilization' | 'in_fli
  * log, metrics) and guards.
  */
 @Injectable()
-export class LoadShedder implements OnModuleInit, OnApplicationShutdown {
+export class LoadShedder implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LoadShedder.name);
   private readonly lag: EventLoopLag;
   private inFlight = 0;
@@ -67,7 +67,8 @@ export class LoadShedder implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
-  onModuleInit(): void {
+  /** Once the application has started: its start-up work is no load to shed for. */
+  onApplicationBootstrap(): void {
     if (this.config.shedEventLoopDelayMs > 0 || this.config.shedEventLoopUtilization > 0) {
       this.lag.start();
     }
