@@ -23,8 +23,11 @@ export function parseHttpConfig(env: Env) {
     shedEventLoopDelayMs: integer(env, 'SHED_EVENT_LOOP_DELAY_MS', 100, 0, 60_000),
     /** Writes are shed while the event loop was busy more than this share (%) of the last 100 ms. */
     shedEventLoopUtilization: integer(env, 'SHED_EVENT_LOOP_UTILIZATION', 90, 0, 100),
-    /** Writes are shed while this many are being served already; 0: no such limit. */
-    shedMaxInFlight: integer(env, 'SHED_MAX_IN_FLIGHT', 512, 0, 1_000_000),
+    /**
+     * Writes are shed while this many are being served already; 0: no such limit. It bounds the
+     * work admitted before the loop's load shows it: every admitted write costs CPU later.
+     */
+    shedMaxInFlight: integer(env, 'SHED_MAX_IN_FLIGHT', 64, 0, 1_000_000),
   };
 }
 

@@ -85,9 +85,9 @@ describe(LoadShedder.name, () => {
       busy();
       const answer = await send('POST', '/log/event');
       expect(answer.status).toBe(503);
-      expect(answer.retryAfter).toBe('1');
+      expect(answer.retryAfter).toBe('5');
       const body = JSON.parse(answer.body) as Record<string, unknown>;
-      expect(body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', retryAfter: 1 });
+      expect(body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', retryAfter: 5 });
       expect(body.message).toContain(limit);
       expect(held).toHaveLength(0);
     },

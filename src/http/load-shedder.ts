@@ -15,8 +15,13 @@ import { httpConfig, HttpConfig } from './http.config';
 const WRITE = /^\/log\//i;
 /** At most one log line per this long while shedding. */
 const REPORT_EVERY_MS = 10_000;
-/** Saturation passes within a moment of the load easing; a well-behaved client waits this long. */
-export const SHED_RETRY_AFTER_SECONDS = 1;
+/**
+ * How long a shed client should wait. Saturation passes soon after the load eases, but every
+ * refused client comes back after this long: at 1 s, 2,000 refused clients keep a loaded
+ * service as busy refusing them as they found it; at 5 s they offer a fifth of that, and the
+ * events they hold are late by seconds, which analytics can afford.
+ */
+export const SHED_RETRY_AFTER_SECONDS = 5;
 
 export type ShedReason = 'event_loop_delay' | 'event_loop_utilization' | 'in_flight';
 

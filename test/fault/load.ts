@@ -161,7 +161,10 @@ async function main(): Promise<void> {
       if (answer.status === 0) await sleep(50);
       const retryAfter = Number(answer.retryAfter);
       if (config.honourRetryAfter && Number.isFinite(retryAfter) && retryAfter > 0) {
-        await sleep(retryAfter * 1000 * (1 + Math.random()));
+        // Not past the end of the load: a refused worker has nothing more to send.
+        await sleep(
+          Math.min(retryAfter * 1000 * (1 + Math.random()), Math.max(0, end - Date.now())),
+        );
       }
     }
   };
