@@ -21,7 +21,7 @@ describe(parseHttpConfig.name, () => {
       shutdownTimeoutMs: 10_000,
       shedEventLoopDelayMs: 100,
       shedEventLoopUtilization: 90,
-      shedMaxInFlight: 64,
+      shedMaxInFlight: 256,
     });
   });
 

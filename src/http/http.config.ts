@@ -27,7 +27,7 @@ export function parseHttpConfig(env: Env) {
      * Writes are shed while this many are being served already; 0: no such limit. It bounds the
      * work admitted before the loop's load shows it: every admitted write costs CPU later.
      */
-    shedMaxInFlight: integer(env, 'SHED_MAX_IN_FLIGHT', 64, 0, 1_000_000),
+    shedMaxInFlight: integer(env, 'SHED_MAX_IN_FLIGHT', 256, 0, 1_000_000),
   };
 }
 
