@@ -2,6 +2,9 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { configureHttpServer } from './http/http-server';
+import { LoadShedder } from './http/load-shedder';
+import { malformedPath } from './http/malformed-path';
 import { setupOpenApi } from './openapi/openapi-document';
 
 /**
@@ -19,6 +22,10 @@ export async function createApp(): Promise<NestExpressApplication> {
   });
   app.useLogger(app.get(Logger));
   app.flushLogs();
+  // First of all middleware: a write refused under overload costs no logging, parsing or auth.
+  app.use(app.get(LoadShedder).middleware);
+  app.use(malformedPath);
+  configureHttpServer(app.getHttpServer());
   app.disable('x-powered-by');
   // Express would hash every answer for an ETag; no client revalidates these answers.
   app.set('etag', false);

@@ -6,6 +6,7 @@ import { AuthModule } from './auth/auth.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { httpConfig } from './http/http.config';
+import { LoadShedder } from './http/load-shedder';
 import { requestLogging } from './http/request-logging';
 import { RetryLaterFilter } from './http/retry-later.filter';
 import { MetricsModule } from './metrics/metrics.module';
@@ -17,11 +18,12 @@ import { MetricsModule } from './metrics/metrics.module';
       inject: [httpConfig.KEY],
       useFactory: requestLogging,
     }),
+    ConfigModule.forFeature(httpConfig),
     AuthModule,
     EventsModule,
     HealthModule,
     MetricsModule,
   ],
-  providers: [{ provide: APP_FILTER, useClass: RetryLaterFilter }],
+  providers: [{ provide: APP_FILTER, useClass: RetryLaterFilter }, LoadShedder],
 })
 export class AppModule {}

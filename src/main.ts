@@ -1,12 +1,15 @@
 import 'reflect-metadata';
 import { ConfigError } from './env';
 import { createApp } from './app.factory';
-import { httpConfig, HttpConfig } from './http/http.config';
+import { httpConfig } from './http/http.config';
+import { checkAddress, listen } from './http/listen';
 
 async function bootstrap(): Promise<void> {
+  const { port, host } = httpConfig();
+  await checkAddress(port, host);
   const app = await createApp();
-  const { port, host } = app.get<HttpConfig>(httpConfig.KEY);
-  await app.listen(port, host);
+  await app.init();
+  await listen(app.getHttpServer(), port, host);
 }
 
 bootstrap().catch((error: unknown) => {

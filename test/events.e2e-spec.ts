@@ -620,6 +620,28 @@ describe('POST /log/event into a field that exists as integer', () => {
     await expect(fieldTypes(svc())).resolves.toMatchObject({ count: 'integer' });
   });
 
+  it('stores the int64 minimum, -9223372036854775808, as that integer', async () => {
+    const reply = await post(
+      `${svc().url}/log/event`,
+      '{"event":"int.min","uid":"u","count":-9223372036854775808}',
+    );
+    expect(reply.status).toBe(200);
+
+    await expect(
+      query(svc(), `SELECT "count" FROM "analytics" WHERE "event_id" = '${reply.body as string}'`),
+    ).resolves.toEqual([{ time: expect.any(String) as unknown, count: -(2 ** 63) }]);
+  });
+
+  it('refuses 9223372036854775807: as a JSON number it is 2^63, one past the int64 maximum', async () => {
+    const reply = await post(
+      `${svc().url}/log/event`,
+      '{"event":"int.max","uid":"u","count":9223372036854775807}',
+    );
+
+    expect(reply).toMatchObject({ status: 400, body: conflict('count', 'integer', 'float') });
+    await expect(countEvents(svc(), `"event" = 'int.max'`)).resolves.toBe(0);
+  });
+
   it.each<[string, unknown, string]>([
     ['a non-integral number', 7.5, 'float'],
     ['a string', '7', 'string'],

@@ -35,11 +35,13 @@ function read(id: string) {
   return get(`${svc.url}/log/event/${id}`);
 }
 
+/** The 404 for `id`, quoting at most its first 64 characters (then `…`). */
 function notFound(id: string) {
+  const shown = id.length > 64 ? `${id.slice(0, 64)}…` : id;
   return {
     statusCode: 404,
     error: 'Not Found',
-    message: `no event with id ${JSON.stringify(id)}`,
+    message: `no event with id ${JSON.stringify(shown)}`,
   };
 }
 
@@ -119,6 +121,27 @@ describe('GET /log/event/{id}', () => {
     });
   });
 
+  it('reads back keys named __proto__, constructor and toString like any other key', async () => {
+    // A raw body: in an object literal `__proto__` would set the prototype, not a key.
+    const written = await post(
+      `${svc.url}/log/event`,
+      '{"event":"proto","uid":"u-9","__proto__":"p","constructor":"c","toString":7}',
+    );
+    expect(written.status).toBe(200);
+    const id = written.body as string;
+
+    const reply = await read(id);
+
+    expect(reply.status).toBe(200);
+    const body = reply.body as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(
+      ['__proto__', 'constructor', 'event', 'event_id', 'status', 'time', 'toString', 'uid'].sort(),
+    );
+    expect(Object.getOwnPropertyDescriptor(body, '__proto__')?.value).toBe('p');
+    expect(Object.getOwnPropertyDescriptor(body, 'constructor')?.value).toBe('c');
+    expect(Object.getOwnPropertyDescriptor(body, 'toString')?.value).toBe(7);
+  });
+
   it('finds a server id written in upper case', async () => {
     const upper = ids.signup.toUpperCase();
     expect(upper).toMatch(/^ENTRY_[0-9A-F]{32}$/);
@@ -194,6 +217,33 @@ describe('GET /log/event/{id}', () => {
     expect(reply.headers.get('content-type')).toMatch(/^application\/json\b/);
     expect(reply.body).toEqual(notFound(id));
   });
+
+  it('answers a 10 KB id with a small 404 that quotes 64 characters of it', async () => {
+    const id = `${'a'.repeat(64)}${'b'.repeat(10 * 1024)}`;
+    const reply = await read(id);
+
+    expect(reply.status).toBe(404);
+    expect(reply.body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: `no event with id "${'a'.repeat(64)}…"`,
+    });
+  });
+
+  it.each(['%', '%zz', 'entry_%E0%A4%A'])(
+    'answers GET /log/event/%s (malformed percent-encoding) 404 with a JSON body',
+    async (inPath) => {
+      const reply = await read(inPath);
+
+      expect(reply.status).toBe(404);
+      expect(reply.headers.get('content-type')).toMatch(/^application\/json\b/);
+      expect(reply.body).toEqual({
+        statusCode: 404,
+        error: 'Not Found',
+        message: 'nothing is found at a path with malformed percent-encoding',
+      });
+    },
+  );
 
   it.each<[string, string]>([
     ['a quoted condition', "<click>' OR event_id =~ /.*/ OR uid = '"],

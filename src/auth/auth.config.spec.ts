@@ -69,8 +69,12 @@ describe(parseAuthConfig.name, () => {
   it.each([
     ['production', true],
     [' production ', true],
+    ['PRODUCTION', true],
+    ['Production', true],
+    ['\tProduction\n', true],
     ['development', false],
-    ['Production', false],
+    ['productions', false],
+    ['pro duction', false],
   ])('reads NODE_ENV=%p as production: %p', (nodeEnv, expected) => {
     expect(parseAuthConfig({ NODE_ENV: nodeEnv }).production).toBe(expected);
   });

@@ -20,7 +20,8 @@ export function parseAuthConfig(env: Env) {
     accessJsonPath: text(env, 'ACCESS_JSON') ?? './access.json',
     envToken,
     envSecret,
-    production: text(env, 'NODE_ENV') === 'production',
+    // `PRODUCTION` or ` production ` is production too: a typo must not let the demo secret in.
+    production: text(env, 'NODE_ENV')?.toLowerCase() === 'production',
     /** Requests per second per user, on average; 0 is no limit. */
     rateLimitPerSecond,
     /** Requests a user may send at once (unused without a limit). */

@@ -12,6 +12,7 @@ import { spoolConfig, SpoolConfig } from '../spool/spool.config';
 import { eventsConfig, EventsConfig } from './events.config';
 import { PointData } from './event-point';
 import { Refusal } from './refusal';
+import { quote } from './quote';
 
 /** Where an accepted point went: InfluxDB (200) or the durable spool (202). */
 export type Outcome = 'stored' | 'spooled';
@@ -294,7 +295,7 @@ function indexOf(conflict: FieldTypeConflict, points: TypedPoint[]): number | un
 function conflictRefusal(conflict: FieldTypeConflict, index?: number): Refusal {
   const key = index === undefined ? conflict.field : `fields.${conflict.field}`;
   const rule =
-    `field type conflict: "${conflict.field}" of measurement "${conflict.measurement}" is ` +
+    `field type conflict: "${quote(conflict.field)}" of measurement "${quote(conflict.measurement)}" is ` +
     `stored as ${conflict.stored}, this value is ${conflict.incoming}`;
   return new Refusal(key, rule, index, { stored: conflict.stored, incoming: conflict.incoming });
 }

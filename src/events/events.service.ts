@@ -10,6 +10,7 @@ import { EventStore, Outcome, Pending, reasonOf } from './event-store';
 import { eventsConfig, EventsConfig } from './events.config';
 import { parsePoint } from './point.dto';
 import { Refusal } from './refusal';
+import { quote } from './quote';
 
 /** The answer to a batch of events: ids aligned with the input, null where rejected. */
 export interface BatchResult {
@@ -138,7 +139,7 @@ export class EventsService {
    */
   async findEvent(rawId: string): Promise<{ event: Record<string, unknown>; status: EventStatus }> {
     const id = rawId.trim();
-    const notFound = () => new NotFoundException(`no event with id ${JSON.stringify(id)}`);
+    const notFound = () => new NotFoundException(`no event with id ${JSON.stringify(quote(id))}`);
     if (!EVENT_ID.test(id)) throw notFound();
     if (this.spool.pendingRecords > 0) {
       // Server ids are lower-case; `entry_` ids match in any case (README "The API").
@@ -175,7 +176,9 @@ export class EventsService {
       }
     }
     if (!newest) throw notFound();
-    const event: Record<string, unknown> = { time: newest.row[0] };
+    // No prototype: a stored key named `__proto__` is a key like any other, not a setter.
+    const event = Object.create(null) as Record<string, unknown>;
+    event.time = newest.row[0];
     // GROUP BY * answers every tag key of the measurement, "" where this event has none.
     for (const [key, value] of Object.entries(newest.tags)) if (value !== '') event[key] = value;
     newest.columns.forEach((column, i) => {
@@ -201,7 +204,8 @@ function refusalReason(error: unknown): string {
 
 /** A spooled event in the shape InfluxDB would answer it (time first, RFC 3339 in ns). */
 function flatten(point: SpooledPoint): Record<string, unknown> {
-  const event: Record<string, unknown> = { time: rfc3339(point.time) };
+  const event: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  event.time = rfc3339(point.time);
   for (const [key, value] of point.tags) event[key] = value;
   for (const [key, value] of point.fields) event[key] = value;
   return event;

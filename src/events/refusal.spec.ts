@@ -15,6 +15,19 @@ describe(Refusal.name, () => {
     });
   });
 
+  it('quotes a 1 MB key as its first 64 characters and an ellipsis, once in the key and the message', () => {
+    const key = `${'k'.repeat(64)}${'x'.repeat(1024 * 1024)}`;
+    const refusal = new Refusal(key, 'keys may be at most 128 characters (MAX_KEY_LENGTH)');
+    expect(refusal.getResponse()).toStrictEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: `${'k'.repeat(64)}…: keys may be at most 128 characters (MAX_KEY_LENGTH)`,
+      key: `${'k'.repeat(64)}…`,
+      rule: 'keys may be at most 128 characters (MAX_KEY_LENGTH)',
+    });
+    expect(JSON.stringify(refusal.getResponse()).length).toBeLessThan(400);
+  });
+
   it('exposes key, rule and index as properties', () => {
     const refusal = new Refusal('fields.x', 'is also a tag of this point', 3);
     expect(refusal.key).toBe('fields.x');

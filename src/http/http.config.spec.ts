@@ -20,6 +20,9 @@ describe(parseHttpConfig.name, () => {
       logLevel: 'info',
       logFormat: 'json',
       shutdownTimeoutMs: 10_000,
+      shedEventLoopDelayMs: 100,
+      shedEventLoopUtilization: 90,
+      shedMaxInFlight: 256,
     });
   });
 
@@ -36,6 +39,9 @@ describe(parseHttpConfig.name, () => {
         MAX_BODY_BYTES: '65536',
         LOG_LEVEL: 'DEBUG',
         SHUTDOWN_TIMEOUT_MS: '2500',
+        SHED_EVENT_LOOP_DELAY_MS: '250',
+        SHED_EVENT_LOOP_UTILIZATION: '95',
+        SHED_MAX_IN_FLIGHT: '64',
       }),
     ).toEqual({
       port: 8080,
@@ -44,7 +50,17 @@ describe(parseHttpConfig.name, () => {
       logLevel: 'debug',
       logFormat: 'json',
       shutdownTimeoutMs: 2500,
+      shedEventLoopDelayMs: 250,
+      shedEventLoopUtilization: 95,
+      shedMaxInFlight: 64,
     });
+  });
+
+  it.each(['SHED_EVENT_LOOP_DELAY_MS', 'SHED_MAX_IN_FLIGHT'])('accepts %s=0 (off)', (name) => {
+    const config = parseHttpConfig({ [name]: '0' });
+    expect(
+      name === 'SHED_MAX_IN_FLIGHT' ? config.shedMaxInFlight : config.shedEventLoopDelayMs,
+    ).toBe(0);
   });
 
   it.each(['0', '65535'])('accepts PORT=%s', (raw) => {
@@ -65,6 +81,10 @@ describe(parseHttpConfig.name, () => {
     ['MAX_BODY_BYTES', '63', 'MAX_BODY_BYTES must be between 64 and 1073741824'],
     ['MAX_BODY_BYTES', '1073741825', 'MAX_BODY_BYTES must be between 64 and 1073741824'],
     ['MAX_BODY_BYTES', '1mb', 'MAX_BODY_BYTES must be a whole number'],
+    ['SHED_EVENT_LOOP_DELAY_MS', '60001', 'SHED_EVENT_LOOP_DELAY_MS must be between 0 and 60000'],
+    ['SHED_EVENT_LOOP_DELAY_MS', '0.5', 'SHED_EVENT_LOOP_DELAY_MS must be a whole number'],
+    ['SHED_MAX_IN_FLIGHT', 'many', 'SHED_MAX_IN_FLIGHT must be a whole number'],
+    ['SHED_EVENT_LOOP_UTILIZATION', '101', 'SHED_EVENT_LOOP_UTILIZATION must be between 0 and 100'],
     [
       'LOG_LEVEL',
       'verbose',

@@ -19,6 +19,18 @@ export function parseHttpConfig(env: Env, stdoutIsTty = false) {
     logFormat: logFormat(env.NODE_ENV, stdoutIsTty),
     /** From SIGTERM to exit at the latest, whatever is still running. */
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    /**
+     * Writes are shed (503 at once) while the event loop runs this far behind; 0: never for
+     * this reason. README, "Under overload".
+     */
+    shedEventLoopDelayMs: integer(env, 'SHED_EVENT_LOOP_DELAY_MS', 100, 0, 60_000),
+    /** Writes are shed while the event loop was busy more than this share (%) of the last 100 ms. */
+    shedEventLoopUtilization: integer(env, 'SHED_EVENT_LOOP_UTILIZATION', 90, 0, 100),
+    /**
+     * Writes are shed while this many are being served already; 0: no such limit. It bounds the
+     * work admitted before the loop's load shows it: every admitted write costs CPU later.
+     */
+    shedMaxInFlight: integer(env, 'SHED_MAX_IN_FLIGHT', 256, 0, 1_000_000),
   };
 }
 

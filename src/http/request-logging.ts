@@ -7,6 +7,8 @@ import { PrettyLogWriter } from './pretty-log.writer';
 
 /** A caller's request id is kept when it is short and plain; otherwise we make one. */
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** Longest path a log line quotes; the rest is cut (a path can carry a 10 KB id). */
+const MAX_LOGGED_PATH = 256;
 /** Log lines are written in the background, at least this often. */
 const FLUSH_EVERY_MS = 1000;
 
@@ -39,12 +41,13 @@ function pinoHttpOptions(config: HttpConfig) {
       res.setHeader('X-Request-Id', id);
       return id;
     },
-    // Only what identifies the request: no headers (Authorization!), no bodies.
+    // Only what identifies the request: no headers (Authorization!), no bodies, no query
+    // string values (a token sent as ?token=… must not reach the logs).
     serializers: {
       req: (req: { id: unknown; method: string; url: string }) => ({
         id: req.id,
         method: req.method,
-        url: req.url,
+        url: loggedUrl(req.url),
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
@@ -52,4 +55,16 @@ function pinoHttpOptions(config: HttpConfig) {
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
       error || res.statusCode >= 500 ? 'error' : 'info',
   };
+}
+
+/**
+ * The URL as logged: the path (cut at 256 characters), and of the query string only that there
+ * was one. Any of its keys or values could be a credential (`?token=…`, `?<token>`), and none is
+ * needed to tell requests apart: the request id does that.
+ */
+export function loggedUrl(url: string): string {
+  const at = url.indexOf('?');
+  const path = at < 0 ? url : url.slice(0, at);
+  const shown = path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
+  return at < 0 ? shown : `${shown}?[redacted]`;
 }

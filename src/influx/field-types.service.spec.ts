@@ -104,8 +104,8 @@ describe(typeFields.name, () => {
   });
 
   describe('fields stored as integer', () => {
-    // 2^63 - 1024 is the largest double below 2^63, the int64 bound.
-    it.each([0, 7, -7, 2 ** 53, 2 ** 63 - 1024, -(2 ** 63 - 1024)])(
+    // 2^63 - 1024 is the largest double below 2^63, the int64 bound; -2^63 is int64's minimum.
+    it.each([0, 7, -7, 2 ** 53, 2 ** 63 - 1024, -(2 ** 63 - 1024), -(2 ** 63)])(
       'writes the integral %d as an integer',
       (value) => {
         expect(typed([['n', value]], { n: 'integer' })).toEqual({
@@ -115,7 +115,7 @@ describe(typeFields.name, () => {
     );
 
     // 2^63 itself is integral but one past the int64 maximum: InfluxDB would refuse `9223372036854775808i`.
-    it.each([7.5, -0.001, 2 ** 63, 1e19, -1e19])(
+    it.each([7.5, -0.001, 2 ** 63, -(2 ** 63) - 2048, 1e19, -1e19])(
       'refuses %d as a float going into an integer field',
       (value) => {
         expect(typed([['n', value]], { n: 'integer' })).toEqual({

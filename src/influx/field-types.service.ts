@@ -7,7 +7,7 @@ import { originalLayout, UntypedPoint } from './original-layout';
 /** A value as it arrives in JSON, before it has a storage type. */
 export type FieldInput = string | number | boolean;
 
-/** Integers InfluxDB can hold are below 2^63 in magnitude. */
+/** InfluxDB's integers are int64: from -2^63 (included) to 2^63 (excluded). */
 const INT64_LIMIT = 2 ** 63;
 /** After this long a measurement's types are read again, to learn of other writers' fields. */
 const REFRESH_AFTER_MS = 60_000;
@@ -117,7 +117,10 @@ export function typeFields(
     } else {
       type = typeof value === 'string' ? 'string' : 'boolean';
     }
-    const integral = Number.isInteger(value) && Math.abs(value as number) < INT64_LIMIT;
+    const integral =
+      Number.isInteger(value) &&
+      (value as number) >= -INT64_LIMIT &&
+      (value as number) < INT64_LIMIT;
     if (known !== undefined && (known !== type || (type === 'integer' && !integral))) {
       const incoming = type === 'integer' ? 'float' : type;
       return { conflict: { measurement, field: key, incoming, stored: known } };

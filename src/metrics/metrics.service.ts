@@ -30,6 +30,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly httpShed = new Counter({
+    name: 'stats_http_shed_total',
+    help: 'Writes answered 503 at once because the service was saturated, by the limit reached',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly events = new Counter({
     name: 'stats_events_total',
     help: 'Events received, by outcome (stored, spooled, refused) and the reason of a refusal',

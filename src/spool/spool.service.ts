@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { FileHandle, open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { decodeRecord, encodeRecord, SpooledPoint } from './spool-record';
 import { spoolConfig, SpoolConfig } from './spool.config';
+import { ensureSpoolDir } from './spool-dir';
 
 /** A new segment is started once the active one holds this much. */
 const SEGMENT_BYTES = 8 * 1024 * 1024;
@@ -63,7 +63,7 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
   private readonly listeners = new Set<() => void>();
 
   constructor(@Inject(spoolConfig.KEY) private readonly config: SpoolConfig) {
-    mkdirSync(config.dir, { recursive: true });
+    ensureSpoolDir(config.dir);
   }
 
   async onModuleInit(): Promise<void> {

@@ -9,7 +9,8 @@
  * (optionally paced to `ratePerSecond`), and appends one JSON line per request to `out` as soon
  * as its answer (or its failure) arrives: see `Answer`. Connection errors and timeouts are
  * recorded with status 0 (not acknowledged). SIGTERM stops sending; answers still on the way
- * are recorded. Only node: built-ins.
+ * are recorded. With `honourRetryAfter`, a worker refused with Retry-After waits before its next
+ * request, as well-behaved clients do. Only node: built-ins.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -30,6 +31,11 @@ export interface LoadConfig {
   padBytes?: number;
   /** Per-request timeout (default 15 s). */
   timeoutMs?: number;
+  /**
+   * After a 503 or 429 with Retry-After, wait as the README tells clients to: at least
+   * Retry-After, plus up to as long again at random (jitter), before the next request.
+   */
+  honourRetryAfter?: boolean;
 }
 
 /** One line of the record. */
@@ -121,7 +127,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '') as LoadConfig;
-  const agent = new Agent({ keepAlive: true, maxSockets: config.connections });
+  // Every connection stays open between requests (Node keeps only 256 idle ones by default).
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: config.connections,
+    maxFreeSockets: config.connections,
+  });
   const fd = openSync(config.out, 'a');
   const pad = config.padBytes ? 'x'.repeat(config.padBytes) : undefined;
   const started = Date.now();
@@ -148,6 +159,13 @@ async function main(): Promise<void> {
       counts.set(answer.status, (counts.get(answer.status) ?? 0) + 1);
       // A service that is gone refuses at once: do not spin on it.
       if (answer.status === 0) await sleep(50);
+      const retryAfter = Number(answer.retryAfter);
+      if (config.honourRetryAfter && Number.isFinite(retryAfter) && retryAfter > 0) {
+        // Not past the end of the load: a refused worker has nothing more to send.
+        await sleep(
+          Math.min(retryAfter * 1000 * (1 + Math.random()), Math.max(0, end - Date.now())),
+        );
+      }
     }
   };
   await Promise.all(Array.from({ length: config.connections }, worker));

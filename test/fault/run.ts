@@ -17,13 +17,15 @@
  *   3. sigterm        SIGTERM under load: exit 0 within SHUTDOWN_TIMEOUT_MS.
  *   4. spool-full     SPOOL_MAX_BYTES reached while InfluxDB is down: 503 + Retry-After,
  *                     /ready 503 (spool) while /ping 200; drained and ready again once it is up.
+ *   5. overload       2,000 connections posting for 20 s while /ping is probed: liveness p99
+ *                     under 500 ms, writes shed with 503 + Retry-After, no reset or timeout.
  *
  * Needs `npm run build` first and `influxd` (1.x) on the PATH. FAULT_ONLY=<name>[,<name>] runs
  * some scenarios only. Prints one block per scenario and, last, `fault: <n> passed, <m> failed`;
  * the exit status is 1 when any scenario failed. Every process and temporary directory it made
  * is removed, whatever happens.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -63,6 +65,23 @@ const TOKEN = (
   }>
 )[0]!.tokens[0]!.access_token;
 
+/** `sh -c` script: raise `ulimit -n` to $1 (or the hard limit), then exec the rest. */
+const RAISE_OPEN_FILES =
+  'ulimit -n "$1" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; shift; exec "$@"';
+
+/** The soft limit of open files a child launched with `openFiles` gets. */
+function openFilesLimit(openFiles: number): number {
+  const result = spawnSync(
+    '/bin/sh',
+    ['-c', RAISE_OPEN_FILES, 'sh', String(openFiles), 'sh', '-c', 'ulimit -n'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const text = result.stdout.trim();
+  return text === 'unlimited' ? Infinity : Number(text);
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Every child process of the run; whatever is still alive when the runner exits is killed. */
@@ -87,8 +106,15 @@ function launch(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
+  openFiles?: number,
 ): { child: ChildProcess; output: () => string; exit: Promise<Exit> } {
-  const child = spawn(command, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // With `openFiles`, through a shell that raises its soft limit of open files first (as far as
+  // the hard limit allows: `.ci/run` runs as root, which may raise that too).
+  const [file, argv] =
+    openFiles === undefined
+      ? [command, args]
+      : ['/bin/sh', ['-c', RAISE_OPEN_FILES, 'sh', String(openFiles), command, ...args]];
+  const child = spawn(file, argv, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let output = '';
   const keep = (chunk: Buffer) => {
@@ -194,6 +220,8 @@ interface ServiceOptions {
   database: string;
   spoolDir: string;
   env?: Record<string, string>;
+  /** Raise the service's limit of open files to this first. */
+  openFiles?: number;
 }
 
 /**
@@ -215,7 +243,7 @@ async function startService(scope: Scope, name: string, opts: ServiceOptions): P
     LOG_LEVEL: 'warn',
     ...opts.env,
   };
-  const { child, output, exit } = launch(process.execPath, [MAIN], env);
+  const { child, output, exit } = launch(process.execPath, [MAIN], env, opts.openFiles);
   const service: Service = {
     name,
     url: `http://127.0.0.1:${port}`,
@@ -263,7 +291,8 @@ async function startLoad(
   service: Service,
   scenario: string,
   options: Pick<LoadConfig, 'connections' | 'maxRequests' | 'seconds'> &
-    Partial<Pick<LoadConfig, 'ratePerSecond' | 'padBytes'>>,
+    Partial<Pick<LoadConfig, 'ratePerSecond' | 'padBytes' | 'timeoutMs' | 'honourRetryAfter'>>,
+  openFiles?: number,
 ): Promise<Load> {
   const dir = await scope.tempDir('fault-load-');
   const config: LoadConfig = {
@@ -277,6 +306,7 @@ async function startLoad(
     process.execPath,
     ['-r', 'ts-node/register/transpile-only', LOAD, JSON.stringify(config)],
     { ...process.env, TS_NODE_PROJECT: join(REPO, 'tsconfig.json') },
+    openFiles,
   );
   scope.defer(() => stopChild(child, exit, 'SIGKILL'));
   const started = (async () => {
@@ -312,6 +342,8 @@ interface Tally {
   ok200: number;
   ok202: number;
   refused503: number;
+  /** 429 with Retry-After (the per-user rate limit, when one is set). */
+  refused429: number;
   other: number;
   noAnswer: number;
   acked: string[];
@@ -323,6 +355,7 @@ function tally(scope: Scope, answers: Answer[]): Tally {
     ok200: 0,
     ok202: 0,
     refused503: 0,
+    refused429: 0,
     other: 0,
     noAnswer: 0,
     acked: [],
@@ -344,6 +377,8 @@ function tally(scope: Scope, answers: Answer[]): Tally {
       t.acked.push(answer.id);
     } else if (answer.status === 503 && RETRY_AFTER.test(answer.retryAfter ?? '')) {
       t.refused503++;
+    } else if (answer.status === 429 && RETRY_AFTER.test(answer.retryAfter ?? '')) {
+      t.refused429++;
     } else if (answer.status === 0) {
       t.noAnswer++;
       const code = answer.error ?? 'unknown';
@@ -358,7 +393,8 @@ function tally(scope: Scope, answers: Answer[]): Tally {
   for (const [what, count] of odd) scope.fail(`${count} × ${what.slice(0, 300)}`);
   scope.summary.push(
     `sent ${t.sent}; acknowledged ${t.ok200 + t.ok202} (200: ${t.ok200}, 202: ${t.ok202}); ` +
-      `refused ${t.refused503 + t.other} (503 with Retry-After: ${t.refused503}, other: ${t.other}); ` +
+      `refused ${t.refused503 + t.refused429 + t.other} (503 with Retry-After: ${t.refused503}, ` +
+      `429 with Retry-After: ${t.refused429}, other: ${t.other}); ` +
       `no answer: ${t.noAnswer}` +
       (errors.size > 0 ? ` (${[...errors].map(([code, n]) => `${code}: ${n}`).join(', ')})` : ''),
   );
@@ -706,6 +742,148 @@ async function spoolFull(scope: Scope): Promise<void> {
   scope.check(exit.code === 0, `SIGTERM after the scenario: exit ${exit.signal ?? exit.code}`);
 }
 
+/** Connections of the spike, as the issue's hostile run opened them. */
+const SPIKE_CONNECTIONS = 2000;
+const SPIKE_SECONDS = 20;
+/** Open files the service and the load need for the spike: sockets, with room for the rest. */
+const SPIKE_OPEN_FILES = 8192;
+/** A probe every this often, each on a new connection (as the kubelet probes). */
+const PROBE_EVERY_MS = 100;
+const PING_P99_LIMIT_MS = 500;
+const PING_MAX_LIMIT_MS = 1000;
+
+interface Probe {
+  at: number;
+  ms: number;
+  status: number;
+}
+
+/** GET /ping every PROBE_EVERY_MS from this process until `until` resolves. */
+async function probePing(service: Service, until: Promise<unknown>): Promise<Probe[]> {
+  const probes: Probe[] = [];
+  let done = false;
+  void until.finally(() => (done = true));
+  const pending: Array<Promise<void>> = [];
+  while (!done) {
+    const at = Date.now();
+    pending.push(
+      httpRequest('GET', `${service.url}/ping`).then(
+        (reply) => void probes.push({ at, ms: Date.now() - at, status: reply.status }),
+        () => void probes.push({ at, ms: Date.now() - at, status: 0 }),
+      ),
+    );
+    await sleep(PROBE_EVERY_MS);
+  }
+  await Promise.all(pending);
+  return probes;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+/** The counter `name` summed over its labels, from /metrics. */
+async function counter(service: Service, name: string): Promise<Map<string, number>> {
+  const reply = await httpRequest('GET', `${service.url}/metrics`);
+  const values = new Map<string, number>();
+  for (const line of reply.body.split('\n')) {
+    const match = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`).exec(line);
+    if (match) values.set(match[1] ?? '', Number(match[2]));
+  }
+  return values;
+}
+
+/**
+ * 5. A spike: 2,000 connections posting events as fast as they are answered, for 20 s, from a
+ * process of their own, while this process probes /ping on a new connection every 100 ms.
+ * Liveness must hold (p99 under 500 ms, no probe over 1 s, every probe 200), every write is
+ * answered 2xx or 503/429 with Retry-After (no reset, no timeout), and every acknowledged event
+ * is stored. The load does not back off on 503: it is the worst case, not the shipped client.
+ */
+async function overload(scope: Scope): Promise<void> {
+  const scenario = 'overload';
+  const openFiles = openFilesLimit(SPIKE_OPEN_FILES);
+  scope.note(`ulimit -n for the service and the load: ${openFiles}`);
+  if (openFiles < SPIKE_CONNECTIONS + 1024) {
+    throw new Error(
+      `ulimit -n is ${openFiles} and cannot be raised to ${SPIKE_OPEN_FILES}: ` +
+        `${SPIKE_CONNECTIONS} connections need more (raise the hard limit or run as root)`,
+    );
+  }
+  const influx = await scope.influxd();
+  const database = uniqueDatabase('fault');
+  const spoolDir = await scope.tempDir('fault-spool-');
+  const service = await startService(scope, 'service', {
+    influx,
+    database,
+    spoolDir,
+    openFiles: SPIKE_OPEN_FILES,
+  });
+  const load = await startLoad(
+    scope,
+    service,
+    scenario,
+    {
+      connections: SPIKE_CONNECTIONS,
+      maxRequests: 10_000_000,
+      seconds: SPIKE_SECONDS,
+      timeoutMs: 10_000,
+      honourRetryAfter: true,
+    },
+    SPIKE_OPEN_FILES,
+  );
+  await load.started;
+  const spikeAt = Date.now();
+  const probes = await probePing(service, load.done);
+  const answers = await load.done;
+  const t = tally(scope, answers);
+
+  const latencies = probes.map((p) => p.ms).sort((a, b) => a - b);
+  const p50 = percentile(latencies, 50);
+  const p99 = percentile(latencies, 99);
+  const max = latencies.at(-1) ?? NaN;
+  const failedProbes = probes.filter((p) => p.status !== 200).length;
+  scope.summary.push(
+    `/ping during the spike: ${probes.length} probes, p50 ${p50} ms, p99 ${p99} ms, max ${max} ms, ` +
+      `not 200: ${failedProbes}`,
+  );
+  const slow = probes.filter((p) => p.ms > PING_P99_LIMIT_MS);
+  if (slow.length > 0) {
+    scope.note(
+      `probes over ${PING_P99_LIMIT_MS} ms: ${slow.map((p) => `${p.ms} ms at +${((p.at - spikeAt) / 1000).toFixed(1)} s`).join(', ')}`,
+    );
+  }
+  const acked = answers.filter((a) => a.status === 200 || a.status === 202);
+  const ackMs = acked.map((a) => a.at - a.sentAt).sort((a, b) => a - b);
+  const seconds =
+    (Math.max(...answers.map((a) => a.at)) - Math.min(...answers.map((a) => a.sentAt))) / 1000;
+  scope.note(
+    `${(answers.length / seconds).toFixed(0)} answers/s, ${(acked.length / seconds).toFixed(0)} ` +
+      `acknowledged/s; acknowledged writes p50 ${percentile(ackMs, 50)} ms, p99 ${percentile(ackMs, 99)} ms`,
+  );
+  const shed = await counter(service, 'stats_http_shed_total');
+  scope.note(
+    `stats_http_shed_total: ${[...shed].map(([labels, n]) => `${labels} ${n}`).join(', ') || 'none'}`,
+  );
+  scope.check(
+    probes.length >= (SPIKE_SECONDS * 1000) / PROBE_EVERY_MS / 2,
+    `only ${probes.length} probes`,
+  );
+  scope.check(failedProbes === 0, `${failedProbes} /ping probe(s) not answered 200`);
+  scope.check(p99 < PING_P99_LIMIT_MS, `/ping p99 ${p99} ms, not under ${PING_P99_LIMIT_MS} ms`);
+  scope.check(
+    max <= PING_MAX_LIMIT_MS,
+    `a /ping probe took ${max} ms, over ${PING_MAX_LIMIT_MS} ms`,
+  );
+  scope.check(t.noAnswer === 0, `${t.noAnswer} write(s) without an answer (reset or timeout)`);
+  scope.check(t.refused503 > 0, 'nothing was shed: the spike did not overload the service');
+  scope.check(acked.length > 0, 'nothing was acknowledged during the spike');
+  await waitDrained(scope, service);
+  await verifyStored(scope, influx, database, scenario, t.acked);
+  const exit = await stopService(service);
+  scope.check(exit.code === 0, `SIGTERM after the scenario: exit ${exit.signal ?? exit.code}`);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const SCENARIOS: Array<{ name: string; run: (scope: Scope) => Promise<void> }> = [
@@ -713,6 +891,7 @@ const SCENARIOS: Array<{ name: string; run: (scope: Scope) => Promise<void> }> =
   { name: 'kill-9', run: kill9 },
   { name: 'sigterm', run: sigterm },
   { name: 'spool-full', run: spoolFull },
+  { name: 'overload', run: overload },
 ];
 
 let current: Scope | undefined;

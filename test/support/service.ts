@@ -36,6 +36,9 @@ const SERVICE_VARS = [
   'SPOOL_DRAIN_LINES_PER_SECOND',
   'WRITE_DEADLINE_MS',
   'SHUTDOWN_TIMEOUT_MS',
+  'SHED_EVENT_LOOP_DELAY_MS',
+  'SHED_EVENT_LOOP_UTILIZATION',
+  'SHED_MAX_IN_FLIGHT',
   'LOG_LEVEL',
   'INFLUX_URL',
   'INFLUX_API',
@@ -76,6 +79,10 @@ export async function startService(env: Record<string, string> = {}): Promise<Ru
     LOG_LEVEL: 'silent',
     // A spool of its own, so that no instance replays another's events.
     SPOOL_DIR: mkdtempSync(join(tmpdir(), 'stats-spool-')),
+    // The application shares its event loop with the test that drives it, so the loop's load is
+    // the test's: no shedding on it here (test/fault's overload scenario covers it, out of process).
+    SHED_EVENT_LOOP_DELAY_MS: '0',
+    SHED_EVENT_LOOP_UTILIZATION: '0',
     ...env,
   };
   const saved = new Map(SERVICE_VARS.map((name) => [name, process.env[name]]));
