@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseAuthConfig } from '../../src/auth/auth.config';
+import { parseEventsConfig } from '../../src/events/events.config';
+import { parseHttpConfig } from '../../src/http/http.config';
+import { parseInfluxConfig } from '../../src/influx/influx.config';
+import { parseMetricsConfig } from '../../src/metrics/metrics.config';
+import { parseSpoolConfig } from '../../src/spool/spool.config';
 import { REPO } from './service';
 
 /** The runtime stage's ENV of the Dockerfile, as KEY=VALUE pairs. */
@@ -23,4 +29,27 @@ export function dockerfileEnv(): Record<string, string> {
 export function serviceVariables(): Set<string> {
   const example = readFileSync(join(REPO, 'config', 'stats-service.env.example'), 'utf8');
   return new Set([...example.matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]!));
+}
+
+/**
+ * The message of every config parser that refuses `env`, as the service would at start-up
+ * (one per feature): `[]` when the service would start with these variables.
+ */
+export function startupErrors(env: Record<string, string>): string[] {
+  const parsers = [
+    parseHttpConfig,
+    parseInfluxConfig,
+    parseEventsConfig,
+    parseSpoolConfig,
+    parseMetricsConfig,
+    parseAuthConfig,
+  ];
+  return parsers.flatMap((parse) => {
+    try {
+      parse(env);
+      return [];
+    } catch (error) {
+      return [`${parse.name}: ${(error as Error).message}`];
+    }
+  });
 }
