@@ -31,20 +31,41 @@ export function serviceVariables(): Set<string> {
   return new Set([...example.matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]!));
 }
 
+/** The service's config parsers, one per feature: the only readers of its environment. */
+const CONFIG_PARSERS = [
+  parseHttpConfig,
+  parseInfluxConfig,
+  parseEventsConfig,
+  parseSpoolConfig,
+  parseMetricsConfig,
+  parseAuthConfig,
+];
+
+/**
+ * Every variable the config parsers look up, recorded while they parse an empty environment
+ * (each parser reads all of its variables whatever their values).
+ */
+export function variablesRead(): Set<string> {
+  const read = new Set<string>();
+  const env = new Proxy<Record<string, string>>(
+    {},
+    {
+      get(_target, name) {
+        if (typeof name === 'string') read.add(name);
+        return undefined;
+      },
+    },
+  );
+  for (const parse of CONFIG_PARSERS) parse(env);
+  return read;
+}
+
 /**
  * The message of every config parser that refuses `env`, as the service would at start-up
  * (one per feature): `[]` when the service would start with these variables.
  */
 export function startupErrors(env: Record<string, string>): string[] {
-  const parsers = [
-    parseHttpConfig,
-    parseInfluxConfig,
-    parseEventsConfig,
-    parseSpoolConfig,
-    parseMetricsConfig,
-    parseAuthConfig,
-  ];
-  return parsers.flatMap((parse) => {
+  return CONFIG_PARSERS.flatMap((parse) => {
     try {
       parse(env);
       return [];
