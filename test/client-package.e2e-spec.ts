@@ -49,6 +49,19 @@ const reply = await fetch(url + '/log/event/' + ids[0], { headers: { Authorizati
 process.stdout.write(JSON.stringify({ ids, undelivered: undelivered.length, status: reply.status, readBack: await reply.json(), isStatsError: new StatsError('x', { kind: 'refused', status: 400 }) instanceof Error }));
 `;
 
+/** A strict ES module TypeScript project with no @types (the package's types must stand alone). */
+const TS_OPTIONS = {
+  target: 'ES2022',
+  module: 'nodenext',
+  moduleResolution: 'nodenext',
+  lib: ['ES2023', 'DOM'],
+  types: [],
+  strict: true,
+  noUncheckedIndexedAccess: true,
+  skipLibCheck: false,
+  outDir: 'out',
+};
+
 interface Outcome {
   ids: string[];
   undelivered: number;
@@ -83,6 +96,8 @@ describe('the stats-service-client package', () => {
   const service = serviceFor();
   let dir: string;
   let tarball: string;
+  /** The TypeScript project every TypeScript test writes its own files and tsconfig into. */
+  let tsProject: string;
 
   /** A project with the tarball installed offline, and nothing else. */
   function scratchProject(name: string, packageJson: object): string {
@@ -94,6 +109,13 @@ describe('the stats-service-client package', () => {
     );
     run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], project);
     return project;
+  }
+
+  /** What `npm install` put in a project's node_modules. */
+  function installed(project: string): string[] {
+    return readdirSync(join(project, 'node_modules')).filter(
+      (entry) => entry !== '.package-lock.json',
+    );
   }
 
   async function expectLoggedAndReadBack(project: string, file: string): Promise<void> {
@@ -125,6 +147,7 @@ describe('the stats-service-client package', () => {
       .trim()
       .split('\n');
     tarball = printed.at(-1)!;
+    tsProject = scratchProject('ts-project', { type: 'module' });
   }, 120_000);
 
   afterAll(() => {
@@ -148,9 +171,7 @@ describe('the stats-service-client package', () => {
 
   it('an ES module project logs events and reads one back; nothing else was installed', async () => {
     const project = scratchProject('esm-project', { type: 'module' });
-    expect(
-      readdirSync(join(project, 'node_modules')).filter((entry) => entry !== '.package-lock.json'),
-    ).toEqual(['stats-service-client']);
+    expect(installed(project)).toEqual(['stats-service-client']);
     writeFileSync(
       join(project, 'main.mjs'),
       `import { Analytics, StatsError } from 'stats-service-client';\n${BODY}`,
@@ -160,9 +181,7 @@ describe('the stats-service-client package', () => {
 
   it('a CommonJS project logs events and reads one back; nothing else was installed', async () => {
     const project = scratchProject('cjs-project', {});
-    expect(
-      readdirSync(join(project, 'node_modules')).filter((entry) => entry !== '.package-lock.json'),
-    ).toEqual(['stats-service-client']);
+    expect(installed(project)).toEqual(['stats-service-client']);
     writeFileSync(
       join(project, 'main.cjs'),
       `const { Analytics, StatsError } = require('stats-service-client');\n(async () => {\n${BODY}\n})().catch((error) => { process.stderr.write(String(error)); process.exit(1); });\n`,
@@ -171,24 +190,12 @@ describe('the stats-service-client package', () => {
   });
 
   it('a TypeScript project type-checks with tsc against the shipped types, then logs and reads back', async () => {
-    const project = scratchProject('ts-project', { type: 'module' });
+    const project = tsProject;
+    expect(installed(project)).toEqual(['stats-service-client']);
     writeFileSync(join(project, 'main.ts'), TS_BODY);
     writeFileSync(
       join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          lib: ['ES2023', 'DOM'],
-          types: [],
-          strict: true,
-          noUncheckedIndexedAccess: true,
-          skipLibCheck: false,
-          outDir: 'out',
-        },
-        files: ['main.ts'],
-      }),
+      JSON.stringify({ compilerOptions: TS_OPTIONS, files: ['main.ts'] }),
     );
     run(TSC, ['-p', 'tsconfig.json'], project);
     await expectLoggedAndReadBack(project, join('out', 'main.js'));
@@ -201,7 +208,7 @@ describe('the stats-service-client package', () => {
   ])(
     'a CommonJS TypeScript file type-checks too (module %s, moduleResolution %s)',
     (module, resolution) => {
-      const project = join(dir, 'ts-project');
+      const project = tsProject;
       const name = `cjs-${resolution}`;
       writeFileSync(
         join(project, `${name}.cts`),
@@ -231,7 +238,7 @@ describe('the stats-service-client package', () => {
   );
 
   it('tsc refuses a call the shipped types do not allow (the types are really read)', () => {
-    const project = join(dir, 'ts-project');
+    const project = tsProject;
     writeFileSync(
       join(project, 'wrong.ts'),
       `import { Analytics } from 'stats-service-client';\nAnalytics.init({ url: 42 });\n`,
@@ -239,8 +246,7 @@ describe('the stats-service-client package', () => {
     writeFileSync(
       join(project, 'tsconfig.wrong.json'),
       JSON.stringify({
-        extends: './tsconfig.json',
-        compilerOptions: { noEmit: true },
+        compilerOptions: { ...TS_OPTIONS, noEmit: true },
         files: ['wrong.ts'],
       }),
     );

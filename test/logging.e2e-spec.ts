@@ -278,8 +278,15 @@ describe('dist/main.js on a terminal', () => {
     if (influxUrl) await dropDatabase(influxUrl, database);
   });
 
-  /** Starts the service under `script`, GETs /ping once, stops it; everything the terminal showed. */
-  async function onTerminal(env: Record<string, string>, requestId: string): Promise<string> {
+  /**
+   * Starts the service under `script`, GETs `path` once with the demo token, stops it; everything
+   * the terminal showed.
+   */
+  async function onTerminal(
+    env: Record<string, string>,
+    requestId: string,
+    path = '/ping',
+  ): Promise<string> {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
     const port = await freePort();
     const child = spawn('script', ['-qfec', `"${process.execPath}" "${MAIN}"`, '/dev/null'], {
@@ -303,8 +310,8 @@ describe('dist/main.js on a terminal', () => {
     const closed = new Promise((resolve) => child.once('close', resolve));
     try {
       await waitForPort(port, child);
-      const response = await fetch(`http://127.0.0.1:${port}/ping`, {
-        headers: { 'X-Request-Id': requestId },
+      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+        headers: { 'X-Request-Id': requestId, Authorization: `Token ${DEMO_TOKEN}` },
       });
       expect(response.status).toBe(200);
       // The async JSON destination flushes within a second; the pretty one at once.
@@ -319,14 +326,19 @@ describe('dist/main.js on a terminal', () => {
     return output.replace(/\r/g, '');
   }
 
-  it('writes plain lines a person reads, not JSON, outside production', async () => {
+  it('writes plain lines a person reads, not JSON, outside production, with no secret', async () => {
     const id = `tty-${randomBytes(4).toString('hex')}`;
-    const output = await onTerminal({ ACCESS_JSON: join(REPO, 'access.json') }, id);
+    const inQuery = `q_${randomBytes(8).toString('hex')}`;
+    const output = await onTerminal(
+      { ACCESS_JSON: join(REPO, 'access.json') },
+      id,
+      `/ping?access_token=${inQuery}`,
+    );
     const lines = output.split('\n').filter((line) => line.trim() !== '');
     expect(lines.filter((line) => line.startsWith('{'))).toEqual([]);
     expect(lines).toContainEqual(
       expect.stringMatching(
-        new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO {2}GET /ping 200 \\d+ ms req=${id}$`),
+        new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO {2}GET /ping\\?… 200 \\d+ ms req=${id}$`),
       ),
     );
     expect(lines).toContainEqual(
@@ -334,6 +346,9 @@ describe('dist/main.js on a terminal', () => {
         /^\d\d:\d\d:\d\d\.\d{3} INFO {2}\[NestApplication\] Nest application successfully started/,
       ),
     );
+    expect(output).not.toContain(inQuery);
+    expect(output).not.toContain(DEMO_TOKEN.slice(0, 24));
+    expect(output).not.toMatch(/authorization/i);
   });
 
   it('writes JSON lines in production, even on a terminal', async () => {

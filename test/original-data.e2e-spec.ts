@@ -178,6 +178,32 @@ async function fieldTypes(
   return Object.fromEntries(rows.map((row) => [String(row.fieldKey), row.fieldType]));
 }
 
+/**
+ * What the dashboard queries of the README ("Dashboards") answer, keyed by the query: counts of
+ * events by name, by uid and by a key of the original's `tags` option, and the 1.1 points.
+ */
+async function dashboardAnswers(svc: RunningService): Promise<Record<string, unknown>> {
+  const count = (where: string) =>
+    single(svc, `SELECT count("event_id") FROM "analytics" WHERE ${where}`);
+  return {
+    'WHERE event': await count(`event = 'pnc.purchase'`),
+    'WHERE event::tag': await count(`"event"::tag = 'pnc.purchase'`),
+    'count(event_id)': await single(svc, 'SELECT count("event_id") FROM "analytics"'),
+    'GROUP BY event': await countsBy(svc, 'event'),
+    'WHERE uid u1': await count(`uid = 'u1'`),
+    'WHERE uid 42': await count(`uid = '42'`),
+    'WHERE tags_app-name': await count(`"tags_app-name" = 'billing'`),
+    'server_startup GROUP BY hostname': await query(
+      svc,
+      'SELECT sum("value") FROM "server_startup" GROUP BY "hostname"',
+    ),
+    'ping WHERE from': await single(
+      svc,
+      `SELECT count("value") FROM "ping" WHERE "from" = 'oisin'`,
+    ),
+  };
+}
+
 /** The time InfluxDB reports for an event, to compare with the read-back. */
 async function timeOf(svc: RunningService, id: string): Promise<unknown> {
   const rows = await query(svc, `SELECT "event_id" FROM "analytics" WHERE "event_id" = '${id}'`);
@@ -196,33 +222,30 @@ describe('on a database the original wrote', () => {
     const svc = await start(ORIGINAL_LINES);
     await postEverything(svc);
 
+    // pnc.purchase: one old, two new (one with a numeric uid); startups: one old, two new.
+    await expect(dashboardAnswers(svc)).resolves.toEqual({
+      'WHERE event': 3,
+      'WHERE event::tag': 3,
+      'count(event_id)': 8,
+      'GROUP BY event': { 'pnc.purchase': 3, 'pnc.login': 3, 'server.start': 2 },
+      'WHERE uid u1': 3,
+      'WHERE uid 42': 1,
+      // A key the original's 1.0 client made from its `tags` option: a field on both sides.
+      'WHERE tags_app-name': 3,
+      // 1.1 points: old and new together.
+      'server_startup GROUP BY hostname': [
+        { time: '1970-01-01T00:00:00Z', hostname: 'web-1', sum: 3 },
+      ],
+      'ping WHERE from': 2,
+    });
     const count = (where: string) =>
       single(svc, `SELECT count("event_id") FROM "analytics" WHERE ${where}`);
-    // pnc.purchase: one old, two new (one with a numeric uid).
     await expect(count(`"event" = 'pnc.purchase'`)).resolves.toBe(3);
-    await expect(count(`event = 'pnc.purchase'`)).resolves.toBe(3);
-    await expect(count(`"event"::tag = 'pnc.purchase'`)).resolves.toBe(3);
     await expect(count(`"event"::field = 'pnc.purchase'`)).resolves.toBe(3);
-    await expect(single(svc, 'SELECT count("event_id") FROM "analytics"')).resolves.toBe(8);
     await expect(single(svc, 'SELECT count("event") FROM "analytics"')).resolves.toBe(8);
-    await expect(countsBy(svc, 'event')).resolves.toEqual({
-      'pnc.purchase': 3,
-      'pnc.login': 3,
-      'server.start': 2,
-    });
-    await expect(count(`uid = 'u1'`)).resolves.toBe(3);
-    await expect(count(`uid = '42'`)).resolves.toBe(1);
-    // A key the original's 1.0 client made from its `tags` option: a field on both sides.
-    await expect(count(`"tags_app-name" = 'billing'`)).resolves.toBe(3);
     await expect(count(`"odd key, a=b" = 'x'`)).resolves.toBe(1);
 
-    // 1.1 points: old and new together, and what the original stored as an integer stays one.
-    await expect(
-      query(svc, 'SELECT sum("value") FROM "server_startup" GROUP BY "hostname"'),
-    ).resolves.toEqual([{ time: '1970-01-01T00:00:00Z', hostname: 'web-1', sum: 3 }]);
-    await expect(
-      single(svc, `SELECT count("value") FROM "ping" WHERE "from" = 'oisin'`),
-    ).resolves.toBe(2);
+    // What the original stored as an integer stays one.
     await expect(fieldTypes(svc, 'server_startup')).resolves.toEqual({ value: 'integer' });
     await expect(fieldTypes(svc, 'ping')).resolves.toEqual({ value: 'integer' });
     await expect(fieldTypes(svc, 'analytics')).resolves.toEqual({
@@ -362,25 +385,19 @@ describe('on an empty database', () => {
     const svc = await start([]);
     const ids = await postEverything(svc);
 
-    const count = (where: string) =>
-      single(svc, `SELECT count("event_id") FROM "analytics" WHERE ${where}`);
-    await expect(count(`event = 'pnc.purchase'`)).resolves.toBe(2);
-    await expect(count(`"event"::tag = 'pnc.purchase'`)).resolves.toBe(2);
-    await expect(single(svc, 'SELECT count("event_id") FROM "analytics"')).resolves.toBe(5);
-    await expect(countsBy(svc, 'event')).resolves.toEqual({
-      'pnc.purchase': 2,
-      'pnc.login': 2,
-      'server.start': 1,
+    await expect(dashboardAnswers(svc)).resolves.toEqual({
+      'WHERE event': 2,
+      'WHERE event::tag': 2,
+      'count(event_id)': 5,
+      'GROUP BY event': { 'pnc.purchase': 2, 'pnc.login': 2, 'server.start': 1 },
+      'WHERE uid u1': 2,
+      'WHERE uid 42': 1,
+      'WHERE tags_app-name': 2,
+      'server_startup GROUP BY hostname': [
+        { time: '1970-01-01T00:00:00Z', hostname: 'web-1', sum: 2 },
+      ],
+      'ping WHERE from': 1,
     });
-    await expect(count(`uid = 'u1'`)).resolves.toBe(2);
-    await expect(count(`uid = '42'`)).resolves.toBe(1);
-    await expect(count(`"tags_app-name" = 'billing'`)).resolves.toBe(2);
-    await expect(
-      query(svc, 'SELECT sum("value") FROM "server_startup" GROUP BY "hostname"'),
-    ).resolves.toEqual([{ time: '1970-01-01T00:00:00Z', hostname: 'web-1', sum: 2 }]);
-    await expect(
-      single(svc, `SELECT count("value") FROM "ping" WHERE "from" = 'oisin'`),
-    ).resolves.toBe(1);
 
     // Only event is a tag; numbers are floats; uid is text.
     await expect(fieldTypes(svc, 'analytics')).resolves.toEqual({

@@ -80,9 +80,9 @@ export class Analytics {
   }
 
   /**
-   * Deferred: queues the event and resolves at once to its `event_id` (a time-ordered UUIDv7 unless the event
-   * has one); never rejects. Otherwise: sends it and resolves to the id the service stored it
-   * under, or rejects with a StatsError.
+   * Deferred: queues the event and resolves at once to its `event_id` (a time-ordered UUIDv7
+   * unless the event has one); never rejects. Otherwise: sends it and resolves to the id the
+   * service stored it under, or rejects with a StatsError.
    */
   log(data: EventData): Promise<string> {
     if (this.options.disabled) return Promise.resolve(data.event_id ?? uuidV7());

@@ -280,7 +280,8 @@ describe('BatchSender timers', () => {
         calls += 1;
         return Promise.resolve(calls === 1 ? reply(503, {}, 0) : OK);
       },
-      { ...OPTIONS, flushIntervalMs: 20, retryBaseMs: 50 },
+      // Retry-After 0 plus half of retryBaseMs: the backoff waits 1 s, long after the check below.
+      { ...OPTIONS, flushIntervalMs: 20, retryBaseMs: 2000 },
       () => undefined,
       () => 0.5,
     );
@@ -288,7 +289,8 @@ describe('BatchSender timers', () => {
     sender.queued();
     const flushTimer = timers[0]!;
     expect(flushTimer.hasRef()).toBe(false);
-    await new Promise((resolve) => realSetTimeout(resolve, 40));
+    // No guess at how long the flush takes: wait until the backoff timer is set.
+    while (timers.length < 2) await new Promise((resolve) => realSetTimeout(resolve, 5));
     // The first try failed: the backoff timer is running, in the background, unref'd.
     expect(calls).toBe(1);
     const backoffTimer = timers[1]!;

@@ -3,7 +3,8 @@ export type StatsValue = string | number | boolean | null | { [key: string]: Sta
 
 /**
  * What `log()` takes: `event` (its name) and `uid` (whose events these are, may be empty) are
- * required; other keys must match `^[A-Za-z0-9_]+$`. `time` is reserved: the service stamps events.
+ * required; any other key is non-empty text without control characters that does not end in a
+ * backslash (the service refuses it otherwise). `time` is reserved: the service stamps events.
  */
 export interface EventData {
   event: string;

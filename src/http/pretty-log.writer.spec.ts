@@ -18,6 +18,17 @@ describe(formatLogLine.name, () => {
     expect(formatLogLine(`${line}\n`)).toBe('09:05:07.042 INFO  GET /ping 200 3 ms req=abc\n');
   });
 
+  it('leaves out the query string of a request URL, which may carry a token', () => {
+    const line = JSON.stringify({
+      level: 30,
+      time: TIME,
+      req: { id: 'abc', method: 'GET', url: '/log/event/x?access_token=s3cr3t&b=1' },
+      res: { statusCode: 401 },
+      responseTime: 1,
+    });
+    expect(formatLogLine(line)).toBe('09:05:07.042 INFO  GET /log/event/x?… 401 1 ms req=abc\n');
+  });
+
   it('shows other entries with their level, context and message, extra keys after them', () => {
     const line = JSON.stringify({
       level: 40,

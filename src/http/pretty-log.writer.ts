@@ -36,7 +36,8 @@ interface Entry {
 
 /**
  * A pino destination for `npm run local` on a terminal (see log-format.ts): each JSON entry
- * becomes one line a person reads, `09:05:07.042 INFO  GET /ping 200 3 ms req=…` for a request,
+ * becomes one line a person reads, `09:05:07.042 INFO  GET /ping 200 3 ms req=…` for a request
+ * (the path only: never a query string, and the entry holds no header to print),
  * `09:05:07.042 INFO  [NestApplication] Nest application successfully started` otherwise, other
  * keys as `key=value`, an error's stack indented below. Never used in production.
  */
@@ -61,7 +62,7 @@ export function formatLogLine(line: string): string {
   const parts = [clock(entry.time), LEVELS[Number(entry.level)] ?? String(entry.level)];
   if (typeof entry.context === 'string') parts.push(`[${entry.context}]`);
   if (entry.req !== undefined && entry.res !== undefined) {
-    parts.push(String(entry.req.method), String(entry.req.url), String(entry.res.statusCode));
+    parts.push(String(entry.req.method), pathOf(entry.req.url), String(entry.res.statusCode));
     if (typeof entry.responseTime === 'number') parts.push(`${entry.responseTime} ms`);
     parts.push(`req=${String(entry.req.id)}`);
   } else if (entry.msg !== undefined) {
@@ -77,6 +78,16 @@ export function formatLogLine(line: string): string {
     text += `\n    ${String(detail).split('\n').join('\n    ')}`;
   }
   return `${text}\n`;
+}
+
+/**
+ * The path of a request URL without its query string, which may carry a token or user data
+ * (`?access_token=…`): `?…` shows that there was one.
+ */
+function pathOf(url: unknown): string {
+  const text = String(url);
+  const query = text.indexOf('?');
+  return query === -1 ? text : `${text.slice(0, query)}?…`;
 }
 
 /** Local wall-clock time of a pino timestamp (ms since the epoch), HH:MM:SS.mmm. */

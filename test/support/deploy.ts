@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseAuthConfig } from '../../src/auth/auth.config';
+import { parseEventsConfig } from '../../src/events/events.config';
+import { parseHttpConfig } from '../../src/http/http.config';
+import { parseInfluxConfig } from '../../src/influx/influx.config';
+import { parseMetricsConfig } from '../../src/metrics/metrics.config';
+import { parseSpoolConfig } from '../../src/spool/spool.config';
 import { REPO } from './service';
 
 /** The runtime stage's ENV of the Dockerfile, as KEY=VALUE pairs. */
@@ -23,4 +29,48 @@ export function dockerfileEnv(): Record<string, string> {
 export function serviceVariables(): Set<string> {
   const example = readFileSync(join(REPO, 'config', 'stats-service.env.example'), 'utf8');
   return new Set([...example.matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]!));
+}
+
+/** The service's config parsers, one per feature: the only readers of its environment. */
+const CONFIG_PARSERS = [
+  parseHttpConfig,
+  parseInfluxConfig,
+  parseEventsConfig,
+  parseSpoolConfig,
+  parseMetricsConfig,
+  parseAuthConfig,
+];
+
+/**
+ * Every variable the config parsers look up, recorded while they parse an empty environment
+ * (each parser reads all of its variables whatever their values).
+ */
+export function variablesRead(): Set<string> {
+  const read = new Set<string>();
+  const env = new Proxy<Record<string, string>>(
+    {},
+    {
+      get(_target, name) {
+        if (typeof name === 'string') read.add(name);
+        return undefined;
+      },
+    },
+  );
+  for (const parse of CONFIG_PARSERS) parse(env);
+  return read;
+}
+
+/**
+ * The message of every config parser that refuses `env`, as the service would at start-up
+ * (one per feature): `[]` when the service would start with these variables.
+ */
+export function startupErrors(env: Record<string, string>): string[] {
+  return CONFIG_PARSERS.flatMap((parse) => {
+    try {
+      parse(env);
+      return [];
+    } catch (error) {
+      return [`${parse.name}: ${(error as Error).message}`];
+    }
+  });
 }
