@@ -1,14 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { IsDefined, IsNotEmpty, IsString, validateSync } from 'class-validator';
-import type { FieldInput } from '../influx/field-types.service';
+import type { FieldValue } from '../influx/line-protocol';
 import type { Limits } from './events.config';
-import { ParsedEvent, tagRule } from './event-point';
+import { EVENT_ID, EVENT_KEY, ParsedEvent, tagRule } from './event-point';
 import { Refusal } from './refusal';
-
-/** Keys of an event, after nested objects are flattened with `_` (CONTRACT §4). */
-export const EVENT_KEY = /^[A-Za-z0-9_]+$/;
-/** A client's own event id is kept when it looks like this; otherwise the server makes one. */
-export const EVENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** The two keys every event must have; the rest of an event is free-form. */
 export class EventDto {
@@ -21,13 +15,10 @@ export class EventDto {
   uid!: string;
 }
 
-export function newEventId(): string {
-  return `entry_${randomUUID().replace(/-/g, '')}`;
-}
-
 /**
  * Validates one event object and flattens it. Throws a Refusal naming the first key at fault.
- * `time` is reserved: the server stamps events.
+ * `time` is reserved: the server stamps events. A missing or invalid `event_id` is replaced by
+ * a server-made id when the point is made (eventToPoint).
  */
 export function parseEvent(body: Record<string, unknown>, limits: Limits): ParsedEvent {
   const dto = Object.assign(new EventDto(), { event: body.event, uid: body.uid });
@@ -38,7 +29,7 @@ export function parseEvent(body: Record<string, unknown>, limits: Limits): Parse
   const eventRule = tagRule(dto.event);
   if (eventRule) throw new Refusal('event', eventRule);
 
-  const values = new Map<string, FieldInput>();
+  const values = new Map<string, FieldValue>();
   flatten(body, '', values, limits);
 
   // The limit counts the keys the client sent, not the event_id the server may add.
@@ -46,15 +37,14 @@ export function parseEvent(body: Record<string, unknown>, limits: Limits): Parse
     throw new Refusal('', `an event may have at most ${limits.maxKeys} keys (MAX_EVENT_KEYS)`);
   }
   const given = values.get('event_id');
-  const eventId = typeof given === 'string' && EVENT_ID.test(given) ? given : newEventId();
-  values.set('event_id', eventId);
-  return { eventId, event: dto.event, values: [...values] };
+  const eventId = typeof given === 'string' && EVENT_ID.test(given) ? given : undefined;
+  return { ...(eventId === undefined ? {} : { eventId }), event: dto.event, values: [...values] };
 }
 
 function flatten(
   object: Record<string, unknown>,
   prefix: string,
-  into: Map<string, FieldInput>,
+  into: Map<string, FieldValue>,
   limits: Limits,
 ): void {
   for (const name of Object.keys(object)) {

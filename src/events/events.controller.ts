@@ -19,9 +19,9 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { JsonBodyInterceptor } from '../http/json-body.interceptor';
+import { Outcome } from '../store/store.service';
 import { ApiBodyRefusals, ApiRetryLater, ApiTokenAuth } from '../openapi/openapi.decorators';
 import { EVENT_STATUS, ref } from '../openapi/schemas';
-import { Outcome } from './event-store';
 import { BatchResult, EventsService } from './events.service';
 import { Refusal } from './refusal';
 

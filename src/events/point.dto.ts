@@ -1,10 +1,8 @@
 import { IsObject, IsOptional, IsString, Matches, validateSync } from 'class-validator';
-import type { FieldInput } from '../influx/field-types.service';
+import type { FieldValue, Point } from '../influx/line-protocol';
 import type { Limits } from './events.config';
-import { oversizedTag, PointData, SERIES_KEY_RULE, tagRule, tagText } from './event-point';
+import { MEASUREMENT, oversizedTag, SERIES_KEY_RULE, tagRule, tagText } from './event-point';
 import { Refusal } from './refusal';
-
-export const MEASUREMENT = /^[A-Za-z0-9_.-]{1,128}$/;
 
 type Scalar = string | number | boolean;
 
@@ -22,8 +20,11 @@ export class PointDto {
   fields!: Record<string, Scalar | null>;
 }
 
-/** Validates one element of a points body; throws a Refusal placed at `index`. */
-export function parsePoint(element: unknown, index: number, limits: Limits): PointData {
+/**
+ * Validates one element of a points body and makes its point, stamped `time`; throws a Refusal
+ * placed at `index`.
+ */
+export function parsePoint(element: unknown, index: number, limits: Limits, time: bigint): Point {
   if (typeof element !== 'object' || element === null || Array.isArray(element)) {
     throw new Refusal('', 'must be an object {measurement, tags, fields}', index);
   }
@@ -51,7 +52,7 @@ export function parsePoint(element: unknown, index: number, limits: Limits): Poi
     if (rule) throw new Refusal(`tags.${key}`, rule, index);
     if (text !== '') tags.push([key, text]);
   }
-  const fields: Array<[string, FieldInput]> = [];
+  const fields: Array<[string, FieldValue]> = [];
   for (const [key, value] of Object.entries(dto.fields)) {
     checkKey(`fields.${key}`, key, index, limits);
     if (tags.some(([tag]) => tag === key)) {
@@ -74,7 +75,7 @@ export function parsePoint(element: unknown, index: number, limits: Limits): Poi
   }
   const oversized = oversizedTag(dto.measurement, tags);
   if (oversized !== undefined) throw new Refusal(`tags.${oversized}`, SERIES_KEY_RULE, index);
-  return { measurement: dto.measurement, tags, fields };
+  return { measurement: dto.measurement, tags, fields, time };
 }
 
 function checkKey(path: string, key: string, index: number, limits: Limits): void {

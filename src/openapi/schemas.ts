@@ -1,6 +1,5 @@
 import type { HeaderObject, ReferenceObject, SchemaObject } from '@nestjs/swagger';
-import { EVENT_ID, EVENT_KEY } from '../events/event.dto';
-import { MEASUREMENT } from '../events/point.dto';
+import { EVENT_ID, EVENT_KEY, MEASUREMENT } from '../events/event-point';
 
 /**
  * The bodies of the API as OpenAPI 3.1 (JSON Schema 2020-12) schemas, under these names in

@@ -1,15 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
-import { InfluxModule } from '../influx/influx.module';
 import { spoolConfig } from './spool.config';
-import { SpoolDrainer } from './spool.drainer';
 import { SpoolHealthIndicator } from './spool.health';
 import { SpoolService } from './spool.service';
 
+/** The durable log only: what waits for InfluxDB, and its health. Replay lives in store/. */
 @Module({
-  imports: [ConfigModule.forFeature(spoolConfig), InfluxModule, TerminusModule],
-  providers: [SpoolService, SpoolDrainer, SpoolHealthIndicator],
-  exports: [SpoolService, SpoolDrainer, SpoolHealthIndicator],
+  imports: [ConfigModule.forFeature(spoolConfig), TerminusModule],
+  providers: [SpoolService, SpoolHealthIndicator],
+  exports: [SpoolService, SpoolHealthIndicator],
 })
 export class SpoolModule {}

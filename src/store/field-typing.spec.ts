@@ -1,12 +1,16 @@
-import { FieldInput, typeFields } from './field-types.service';
-import { FieldType } from './line-protocol';
+import type { FieldType, FieldValue, Point } from '../influx/line-protocol';
+import { typeFields } from './field-typing';
+
+function point(measurement: string, fields: Array<[string, FieldValue]>): Point {
+  return { measurement, tags: [], fields, time: 1n };
+}
 
 function typed(
-  fields: Array<[string, FieldInput]>,
+  fields: Array<[string, FieldValue]>,
   stored: Record<string, FieldType> = {},
   added: Map<string, FieldType> = new Map(),
 ) {
-  return typeFields('analytics', fields, new Map(Object.entries(stored)), added);
+  return typeFields(point('analytics', fields), new Map(Object.entries(stored)), added);
 }
 
 describe(typeFields.name, () => {
@@ -92,7 +96,7 @@ describe(typeFields.name, () => {
       });
     });
 
-    it.each<[string, FieldInput, string]>([
+    it.each<[string, FieldValue, string]>([
       ['a string', 'seven', 'string'],
       ['a boolean', true, 'boolean'],
     ])('refuses %s, naming both types', (_case, value, incoming) => {
@@ -148,7 +152,7 @@ describe(typeFields.name, () => {
       });
     });
 
-    it.each<[FieldType, FieldInput, string]>([
+    it.each<[FieldType, FieldValue, string]>([
       ['string', 5, 'float'],
       ['string', true, 'boolean'],
       ['boolean', 'true', 'string'],
@@ -176,7 +180,7 @@ describe(typeFields.name, () => {
   });
 
   it('names the measurement it was given', () => {
-    expect(typeFields('cpu', [['v', 'x']], new Map([['v', 'float']]), new Map())).toEqual({
+    expect(typeFields(point('cpu', [['v', 'x']]), new Map([['v', 'float']]), new Map())).toEqual({
       conflict: { measurement: 'cpu', field: 'v', incoming: 'string', stored: 'float' },
     });
   });
