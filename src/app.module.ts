@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { httpConfig } from './http/http.config';
+import { JsonBodyInterceptor } from './http/json-body.interceptor';
 import { requestLogging } from './http/request-logging';
 import { RetryLaterFilter } from './http/retry-later.filter';
 import { MetricsModule } from './metrics/metrics.module';
@@ -21,7 +22,12 @@ import { MetricsModule } from './metrics/metrics.module';
     EventsModule,
     HealthModule,
     MetricsModule,
+    ConfigModule.forFeature(httpConfig),
   ],
-  providers: [{ provide: APP_FILTER, useClass: RetryLaterFilter }],
+  providers: [
+    { provide: APP_FILTER, useClass: RetryLaterFilter },
+    // Every POST body is read here, after the guards (CONTRACT §3).
+    { provide: APP_INTERCEPTOR, useClass: JsonBodyInterceptor },
+  ],
 })
 export class AppModule {}

@@ -121,10 +121,11 @@ export class StoreService {
     // The rest goes to the spool, each point typed against what is known (the points spooled
     // before it included), a conflicting one refused on its own.
     const kept: Array<{ i: number; fields: TypedField[] }> = [];
+    const added = new Map<string, Map<string, FieldType>>();
     for (const [i, point] of points.entries()) {
       if (outcomes[i] !== undefined) continue;
       try {
-        kept.push({ i, fields: this.typedNow([point], false)[0]!.fields });
+        kept.push({ i, fields: this.typedNow([point], false, added)[0]!.fields });
       } catch (error) {
         if (!(error instanceof TypeConflictError)) throw error;
         outcomes[i] = error;
@@ -195,12 +196,15 @@ export class StoreService {
     return typed;
   }
 
-  /** Types the points against what is known now, without asking InfluxDB: for the spool. */
+  /**
+   * Types the points against what is known now, without asking InfluxDB: for the spool. `added`
+   * holds the types of earlier points of the call (a batch's events spooled together).
+   */
   private typedNow(
     points: readonly Point[],
     indexed: boolean,
+    added = new Map<string, Map<string, FieldType>>(),
   ): Array<{ point: Point; fields: TypedField[] }> {
-    const added = new Map<string, Map<string, FieldType>>();
     return points.map((point, index) => {
       const stored = this.schema.known(point.measurement);
       const result = typeFields(point, stored, addedFor(added, point.measurement));
