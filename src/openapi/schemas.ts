@@ -82,7 +82,7 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
         type: 'string',
         description:
           `The client's own id, kept when it matches \`${EVENT_ID.source}\`; otherwise the ` +
-          'server makes `entry_<32 hex>`.',
+          'server makes `entry_<32 hex>`: 16 hex digits of the nanosecond timestamp, then 16 random.',
       },
     },
     propertyNames: { pattern: EVENT_KEY.source, not: { const: 'time' } },
