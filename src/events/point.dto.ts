@@ -1,3 +1,4 @@
+import { ApiSchema } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, Matches, validateSync } from 'class-validator';
 import type { FieldValue, Point } from '../influx/line-protocol';
 import type { Limits } from './events.config';
@@ -6,16 +7,28 @@ import { Refusal } from './refusal';
 
 type Scalar = string | number | boolean;
 
-/** One element of the points (1.1) body: `{measurement, tags, fields}` (CONTRACT §5). */
+/**
+ * One element of the points (1.1) body: `{measurement, tags, fields}` (CONTRACT §5). The
+ * OpenAPI schema `Point` is derived from this class by the @nestjs/swagger CLI plugin (its
+ * properties, what is required, the descriptions below); src/openapi/schemas.ts adds only what
+ * the class cannot say (the value types of the maps, no other keys).
+ */
+@ApiSchema({ name: 'Point' })
 export class PointDto {
+  /** The measurement to store the point in. */
   @IsString({ message: 'must be a string' })
   @Matches(MEASUREMENT, { message: 'must match ^[A-Za-z0-9_.-]{1,128}$' })
   measurement!: string;
 
+  /**
+   * Stored as strings, the way Python wrote them (`true` → `"True"`, `1814` → `"1814"`);
+   * `null` and `""` values are left out.
+   */
   @IsOptional()
   @IsObject({ message: 'must be an object or null' })
   tags?: Record<string, Scalar | null> | null;
 
+  /** At least one non-null value; values keep their type. */
   @IsObject({ message: 'must be an object with at least one non-null value' })
   fields!: Record<string, Scalar | null>;
 }

@@ -6,7 +6,8 @@ import {
   type SchemaObject,
 } from '@nestjs/swagger';
 import { TOKEN_SCHEME } from './openapi.decorators';
-import { SCHEMAS } from './schemas';
+import { PointDto } from '../events/point.dto';
+import { BEYOND_CLASSES, SCHEMAS, type Schema } from './schemas';
 import { VERSION as version } from '../version';
 
 /** The UI is served at `/docs`, the document at `/docs-json`. */
@@ -49,7 +50,13 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     // The schemas are JSON Schema 2020-12, which Nest's 3.0 SchemaObject type cannot spell.
     schemas: SCHEMAS as Record<string, SchemaObject>,
   };
-  const document = SwaggerModule.createDocument(app, config);
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [PointDto] });
+  const schemas = document.components!.schemas as Record<string, Schema>;
+  for (const [name, beyond] of Object.entries(BEYOND_CLASSES)) {
+    const derived = schemas[name];
+    if (!derived) throw new Error(`OpenAPI: no schema ${name} derived from its class`);
+    schemas[name] = beyondClass(derived, beyond);
+  }
   for (const [path, name] of Object.entries(LIVENESS)) {
     const item = document.paths[path];
     if (!item?.get) throw new Error(`OpenAPI: no GET ${path} to document HEAD for`);
@@ -62,6 +69,23 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     };
   }
   return document;
+}
+
+/**
+ * The schema the plugin derived from a class, with what OpenAPI needs beyond it merged in
+ * property by property. `nullable` (OpenAPI 3.0) gives way to 3.1's type lists.
+ */
+function beyondClass(derived: Schema, beyond: Schema): Schema {
+  const properties: Record<string, Schema> = {};
+  for (const [key, property] of Object.entries(derived.properties ?? {})) {
+    const merged: Schema & { nullable?: boolean } = {
+      ...(property as Schema),
+      ...(beyond.properties?.[key] as Schema | undefined),
+    };
+    delete merged.nullable;
+    properties[key] = merged;
+  }
+  return { ...derived, ...beyond, properties };
 }
 
 /**

@@ -3,8 +3,10 @@ import { EVENT_ID, EVENT_KEY, MEASUREMENT } from '../events/event-point';
 
 /**
  * The bodies of the API as OpenAPI 3.1 (JSON Schema 2020-12) schemas, under these names in
- * `components.schemas`. Plain schemas rather than classes: the bodies are free-form objects,
- * unions and bare strings that decorated classes cannot express.
+ * `components.schemas`. Where a DTO class describes a body (PointDto), the schema is derived
+ * from it by the @nestjs/swagger CLI plugin and only what the class cannot say is added here
+ * (BEYOND_CLASSES). The rest are plain schemas: free-form objects, unions and bare strings that
+ * decorated classes cannot express.
  */
 export type SchemaName =
   | 'Event'
@@ -38,6 +40,31 @@ export interface Schema extends Omit<
   examples?: unknown[];
 }
 
+/** The schemas derived from DTO classes (see openapi-document.ts). */
+export type DerivedName = 'Point';
+
+/**
+ * What OpenAPI needs beyond the classes: the value types of free-form maps (JSON Schema 2020-12
+ * type lists, which Nest's 3.0 types cannot spell), patterns given as constants, and that no
+ * other key is allowed. Merged property by property over the derived schema.
+ */
+export const BEYOND_CLASSES: Record<DerivedName, Schema> = {
+  Point: {
+    additionalProperties: false,
+    properties: {
+      measurement: { pattern: MEASUREMENT.source },
+      tags: {
+        type: ['object', 'null'],
+        additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
+      },
+      fields: {
+        minProperties: 1,
+        additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
+      },
+    },
+  },
+};
+
 export function ref(name: SchemaName): ReferenceObject {
   return { $ref: `#/components/schemas/${name}` };
 }
@@ -58,7 +85,7 @@ const REJECTED: Schema = {
   },
 };
 
-export const SCHEMAS: Record<SchemaName, Schema> = {
+export const SCHEMAS: Record<Exclude<SchemaName, DerivedName>, Schema> = {
   Event: {
     type: 'object',
     description:
@@ -116,27 +143,6 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
         },
       ],
     ],
-  },
-  Point: {
-    type: 'object',
-    required: ['measurement', 'fields'],
-    additionalProperties: false,
-    properties: {
-      measurement: { type: 'string', pattern: MEASUREMENT.source },
-      tags: {
-        type: ['object', 'null'],
-        description:
-          'Stored as strings, the way Python wrote them (`true` → `"True"`, `1814` → ' +
-          '`"1814"`); `null` and `""` values are left out.',
-        additionalProperties: { type: [...SCALAR, 'null'] },
-      },
-      fields: {
-        type: 'object',
-        description: 'At least one non-null value; values keep their type.',
-        minProperties: 1,
-        additionalProperties: { type: [...SCALAR, 'null'] },
-      },
-    },
   },
   EventBatch: {
     type: 'array',
