@@ -1,3 +1,4 @@
+import { ApiSchema } from '@nestjs/swagger';
 import { IsDefined, IsNotEmpty, IsString, validateSync } from 'class-validator';
 import type { FieldValue } from '../influx/line-protocol';
 import type { Limits } from './events.config';
@@ -5,11 +6,14 @@ import { EVENT_ID, EVENT_KEY, ParsedEvent, tagRule } from './event-point';
 import { Refusal } from './refusal';
 
 /** The two keys every event must have; the rest of an event is free-form. */
+@ApiSchema({ name: 'Event' })
 export class EventDto {
+  /** What happened; stored as a tag. */
   @IsString({ message: 'must be a non-empty string' })
   @IsNotEmpty({ message: 'must be a non-empty string' })
   event!: string;
 
+  /** Ties one user's or one system's events together; may be empty. */
   @IsDefined({ message: 'is required (a string, may be empty)' })
   @IsString({ message: 'must be a string (may be empty)' })
   uid!: string;

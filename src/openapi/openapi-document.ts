@@ -6,6 +6,7 @@ import {
   type SchemaObject,
 } from '@nestjs/swagger';
 import { TOKEN_SCHEME } from './openapi.decorators';
+import { EventDto } from '../events/event.dto';
 import { PointDto } from '../events/point.dto';
 import { BEYOND_CLASSES, SCHEMAS, type Schema } from './schemas';
 import { VERSION as version } from '../version';
@@ -50,7 +51,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     // The schemas are JSON Schema 2020-12, which Nest's 3.0 SchemaObject type cannot spell.
     schemas: SCHEMAS as Record<string, SchemaObject>,
   };
-  const document = SwaggerModule.createDocument(app, config, { extraModels: [PointDto] });
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [EventDto, PointDto] });
   const schemas = document.components!.schemas as Record<string, Schema>;
   for (const [name, beyond] of Object.entries(BEYOND_CLASSES)) {
     const derived = schemas[name];
@@ -73,11 +74,16 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
 
 /**
  * The schema the plugin derived from a class, with what OpenAPI needs beyond it merged in
- * property by property. `nullable` (OpenAPI 3.0) gives way to 3.1's type lists.
+ * property by property (and the properties only OpenAPI names, after the class's). `nullable` (OpenAPI 3.0) gives way to 3.1's type lists.
  */
 function beyondClass(derived: Schema, beyond: Schema): Schema {
   const properties: Record<string, Schema> = {};
-  for (const [key, property] of Object.entries(derived.properties ?? {})) {
+  const keys = new Set([
+    ...Object.keys(derived.properties ?? {}),
+    ...Object.keys(beyond.properties ?? {}),
+  ]);
+  for (const key of keys) {
+    const property = derived.properties?.[key] ?? {};
     const merged: Schema & { nullable?: boolean } = {
       ...(property as Schema),
       ...(beyond.properties?.[key] as Schema | undefined),

@@ -3,7 +3,7 @@ import { EVENT_ID, EVENT_KEY, MEASUREMENT } from '../events/event-point';
 
 /**
  * The bodies of the API as OpenAPI 3.1 (JSON Schema 2020-12) schemas, under these names in
- * `components.schemas`. Where a DTO class describes a body (PointDto), the schema is derived
+ * `components.schemas`. Where a DTO class describes a body (EventDto, PointDto), the schema is derived
  * from it by the @nestjs/swagger CLI plugin and only what the class cannot say is added here
  * (BEYOND_CLASSES). The rest are plain schemas: free-form objects, unions and bare strings that
  * decorated classes cannot express.
@@ -41,7 +41,7 @@ export interface Schema extends Omit<
 }
 
 /** The schemas derived from DTO classes (see openapi-document.ts). */
-export type DerivedName = 'Point';
+export type DerivedName = 'Event' | 'Point';
 
 /**
  * What OpenAPI needs beyond the classes: the value types of free-form maps (JSON Schema 2020-12
@@ -49,6 +49,30 @@ export type DerivedName = 'Point';
  * other key is allowed. Merged property by property over the derived schema.
  */
 export const BEYOND_CLASSES: Record<DerivedName, Schema> = {
+  Event: {
+    description:
+      'Generation 1.0: one event. `event` and `uid` are required; any other key is stored as ' +
+      `given. Keys match \`${EVENT_KEY.source}\`; nested objects are flattened with \`_\` ` +
+      '(`{"a": {"b": 1}}` is stored as `a_b`); arrays are refused; `null` values are dropped; ' +
+      '`time` is reserved (the server stamps events). Limits: MAX_EVENT_KEYS, MAX_KEY_LENGTH, ' +
+      'MAX_STRING_BYTES.',
+    properties: {
+      // IsNotEmpty, which the plugin does not translate.
+      event: { minLength: 1 },
+      event_id: {
+        type: 'string',
+        description:
+          `The client's own id, kept when it matches \`${EVENT_ID.source}\`; otherwise the ` +
+          'server makes `entry_<32 hex>`: 16 hex digits of the nanosecond timestamp, then 16 random.',
+      },
+    },
+    propertyNames: { pattern: EVENT_KEY.source, not: { const: 'time' } },
+    additionalProperties: ref('EventValue'),
+    examples: [
+      { event: 'pnc.test', uid: 'oisin', now: '2016-07-12T10:52:11.123456' },
+      { event: 'purchase', uid: 'user_42', amount: 9.99, basket: { items: 3 } },
+    ],
+  },
   Point: {
     additionalProperties: false,
     properties: {
@@ -86,39 +110,6 @@ const REJECTED: Schema = {
 };
 
 export const SCHEMAS: Record<Exclude<SchemaName, DerivedName>, Schema> = {
-  Event: {
-    type: 'object',
-    description:
-      'Generation 1.0: one event. `event` and `uid` are required; any other key is stored as ' +
-      `given. Keys match \`${EVENT_KEY.source}\`; nested objects are flattened with \`_\` ` +
-      '(`{"a": {"b": 1}}` is stored as `a_b`); arrays are refused; `null` values are dropped; ' +
-      '`time` is reserved (the server stamps events). Limits: MAX_EVENT_KEYS, MAX_KEY_LENGTH, ' +
-      'MAX_STRING_BYTES.',
-    required: ['event', 'uid'],
-    properties: {
-      event: {
-        type: 'string',
-        minLength: 1,
-        description: 'What happened; stored as a tag.',
-      },
-      uid: {
-        type: 'string',
-        description: "Ties one user's or one system's events together; may be empty.",
-      },
-      event_id: {
-        type: 'string',
-        description:
-          `The client's own id, kept when it matches \`${EVENT_ID.source}\`; otherwise the ` +
-          'server makes `entry_<32 hex>`: 16 hex digits of the nanosecond timestamp, then 16 random.',
-      },
-    },
-    propertyNames: { pattern: EVENT_KEY.source, not: { const: 'time' } },
-    additionalProperties: ref('EventValue'),
-    examples: [
-      { event: 'pnc.test', uid: 'oisin', now: '2016-07-12T10:52:11.123456' },
-      { event: 'purchase', uid: 'user_42', amount: 9.99, basket: { items: 3 } },
-    ],
-  },
   EventValue: {
     type: [...SCALAR, 'null', 'object'],
     description:
