@@ -2,12 +2,21 @@
  * The OpenAPI document (`/docs-json`) and the Swagger UI (`/docs`): public, complete (every
  * route, method, body, status and header of README "The API"), served from the service itself,
  * and true to what the service answers: real replies are validated against the documented
- * schemas, and so is every documented example.
+ * schemas, and so is every documented example. The services here are the build's (dist/, see
+ * builtCreateApp): the schemas derived from DTO classes by the @nestjs/swagger CLI plugin exist
+ * only there.
  */
 import { runInNewContext } from 'node:vm';
 import Ajv2020 from 'ajv/dist/2020';
 import { dropDatabase, freePort } from './support/influxd';
-import { AUTH, get, post, startService, type RunningService } from './support/service';
+import {
+  AUTH,
+  builtCreateApp,
+  get,
+  post,
+  startService,
+  type RunningService,
+} from './support/service';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -121,7 +130,7 @@ describe('/docs-json: the OpenAPI document', () => {
   let doc: OpenApiDoc;
 
   beforeAll(async () => {
-    svc = await startService();
+    svc = await startService({}, await builtCreateApp());
     doc = (await fetchDoc(svc.url)).doc;
   });
 
@@ -351,7 +360,7 @@ describe('/docs: the Swagger UI', () => {
   let svc: RunningService;
 
   beforeAll(async () => {
-    svc = await startService();
+    svc = await startService({}, await builtCreateApp());
   });
 
   afterAll(async () => {
@@ -418,7 +427,7 @@ describe('the documented schemas match what the service answers', () => {
   let validate: ReturnType<typeof schemaValidator>;
 
   beforeAll(async () => {
-    svc = await startService({ MAX_BODY_BYTES: '4096' });
+    svc = await startService({ MAX_BODY_BYTES: '4096' }, await builtCreateApp());
     doc = (await fetchDoc(svc.url)).doc;
     validate = schemaValidator(doc);
   });
@@ -536,7 +545,10 @@ describe('the documented schemas match the answers of a rate-limited service', (
   let svc: RunningService;
 
   beforeAll(async () => {
-    svc = await startService({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' });
+    svc = await startService(
+      { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' },
+      await builtCreateApp(),
+    );
   });
 
   afterAll(async () => {
@@ -560,7 +572,10 @@ describe('the documented schemas match the answers while InfluxDB is unreachable
   let validate: ReturnType<typeof schemaValidator>;
 
   beforeAll(async () => {
-    svc = await startService({ INFLUX_URL: `http://127.0.0.1:${await freePort()}` });
+    svc = await startService(
+      { INFLUX_URL: `http://127.0.0.1:${await freePort()}` },
+      await builtCreateApp(),
+    );
     doc = (await fetchDoc(svc.url)).doc;
     validate = schemaValidator(doc);
   });

@@ -8,16 +8,13 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { httpConfig, type HttpConfig } from '../http/http.config';
-import { JsonBodyReader } from '../http/json-body.interceptor';
-import { RetryLaterException } from '../http/retry-later.exception';
-import { MetricsService } from '../metrics/metrics.service';
+import { RetryLaterException, type RefusedAfterBody } from '../http/retry-later.exception';
 import { AccessService, type AuthenticatedUser } from './access.service';
 import { authConfig, type AuthConfig } from './auth.config';
 import { IS_PUBLIC } from './public.decorator';
 import { RateLimiter } from './rate-limiter';
 
-export interface AuthenticatedRequest extends Request {
+export interface AuthenticatedRequest extends Request, RefusedAfterBody {
   user?: AuthenticatedUser;
 }
 
@@ -30,27 +27,26 @@ const SCHEME = /^(?:token|bearer)\s*/i;
 /**
  * Global: every route needs a token unless it is marked @Public(). With RATE_LIMIT_PER_SECOND,
  * each user also has a token bucket; a request that finds it empty gets 429 and `Retry-After`.
+ * The guard knows tokens, not bodies: a refused POST with a body is marked (RefusedAfterBody)
+ * and refused by the body reader once the body is read, so that the events layer can count the
+ * events it carried (RateLimitedEventsFilter).
  */
 @Injectable()
 export class TokenGuard implements CanActivate {
   private readonly limiter: RateLimiter | undefined;
-  private readonly body: JsonBodyReader;
 
   constructor(
     private readonly reflector: Reflector,
     private readonly access: AccessService,
     @Inject(authConfig.KEY) config: AuthConfig,
-    private readonly metrics: MetricsService,
-    @Inject(httpConfig.KEY) http: HttpConfig,
   ) {
-    this.body = new JsonBodyReader(http.maxBodyBytes);
     this.limiter =
       config.rateLimitPerSecond > 0
         ? new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst)
         : undefined;
   }
 
-  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean {
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, [
       context.getHandler(),
       context.getClass(),
@@ -75,27 +71,14 @@ export class TokenGuard implements CanActivate {
         retryAfterSeconds,
         HttpStatus.TOO_MANY_REQUESTS,
       );
-      // JsonBodyInterceptor reads bodies after the guards: this user is authenticated, so read
-      // the body here only to count the events refused (an unreadable body counts none).
-      if (request.body === undefined && request.method === 'POST' && hasBody(request)) {
-        const response = http.getResponse<Response>();
-        return this.body.read(request, response).then(
-          () => this.refuse(request.body, limited),
-          () => this.refuse(undefined, limited),
-        );
+      if (request.method === 'POST' && hasBody(request)) {
+        request.refuseAfterBody = limited;
+        return true;
       }
-      return this.refuse(request.body, limited);
+      throw limited;
     }
     request.user = result.user;
     return true;
-  }
-
-  /** Counts the events (or points) of a rate-limited request, and throws its 429. */
-  private refuse(body: unknown, limited: RetryLaterException): never {
-    const refused = eventsIn(body);
-    if (refused > 0)
-      this.metrics.events.inc({ outcome: 'refused', reason: 'rate_limited' }, refused);
-    throw limited;
   }
 }
 
@@ -106,10 +89,4 @@ function hasBody(request: Request): boolean {
     request.headers['transfer-encoding'] !== undefined ||
     (length !== undefined && Number(length) > 0)
   );
-}
-
-/** Events (or points) a refused request carried, once its body is parsed. */
-function eventsIn(body: unknown): number {
-  if (Array.isArray(body)) return body.length;
-  return typeof body === 'object' && body !== null ? 1 : 0;
 }

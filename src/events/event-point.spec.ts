@@ -1,6 +1,8 @@
 import { eventToPoint, oversizedTag, ParsedEvent, tagRule, tagText } from './event-point';
 import { Refusal } from './refusal';
 
+const TIME = 1_700_000_000_000_000_123n;
+
 function refusalOf(run: () => unknown): Refusal {
   try {
     run();
@@ -60,9 +62,12 @@ describe(eventToPoint.name, () => {
         ]),
         'analytics',
         new Set(),
+        TIME,
       ),
     ).toEqual({
       measurement: 'analytics',
+      time: TIME,
+      eventId: 'id-1',
       tags: [['event', 'click']],
       fields: [
         ['uid', 'u-1'],
@@ -85,9 +90,12 @@ describe(eventToPoint.name, () => {
         ]),
         'events',
         new Set(['host', 'build', 'beta', 'absent']),
+        TIME,
       ),
     ).toEqual({
       measurement: 'events',
+      time: TIME,
+      eventId: 'id-1',
       tags: [
         ['event', 'click'],
         ['host', 'web-1'],
@@ -103,8 +111,10 @@ describe(eventToPoint.name, () => {
   });
 
   it('leaves out a tag whose value is empty, which InfluxDB cannot store', () => {
-    expect(eventToPoint(parsed([['host', '']]), 'analytics', new Set(['host']))).toEqual({
+    expect(eventToPoint(parsed([['host', '']]), 'analytics', new Set(['host']), TIME)).toEqual({
       measurement: 'analytics',
+      time: TIME,
+      eventId: 'id-1',
       tags: [['event', 'click']],
       fields: [
         ['uid', 'u-1'],
@@ -118,7 +128,7 @@ describe(eventToPoint.name, () => {
     ['a\\', 'must not end with a backslash'],
   ])('refuses the tag value %j, pointing at EVENT_TAGS', (value, rule) => {
     const refusal = refusalOf(() =>
-      eventToPoint(parsed([['host', value]]), 'analytics', new Set(['host'])),
+      eventToPoint(parsed([['host', value]]), 'analytics', new Set(['host']), TIME),
     );
     expect(refusal.getStatus()).toBe(400);
     expect(refusal.getResponse()).toStrictEqual({
@@ -131,10 +141,9 @@ describe(eventToPoint.name, () => {
   });
 
   it('accepts the same value when the key is a field', () => {
-    expect(eventToPoint(parsed([['host', 'a\\']]), 'analytics', new Set()).fields).toContainEqual([
-      'host',
-      'a\\',
-    ]);
+    expect(
+      eventToPoint(parsed([['host', 'a\\']]), 'analytics', new Set(), TIME).fields,
+    ).toContainEqual(['host', 'a\\']);
   });
 });
 

@@ -1,18 +1,41 @@
-import type { FieldInput } from '../influx/field-types.service';
+import { randomBytes } from 'node:crypto';
+import type { FieldValue, Point } from '../influx/line-protocol';
 import { Refusal } from './refusal';
 
-/** A point as the API received it: tags as strings, field values still untyped. */
-export interface PointData {
-  measurement: string;
-  tags: Array<[string, string]>;
-  fields: Array<[string, FieldInput]>;
+/**
+ * Keys of an event, after nested objects are flattened with `_`: any non-empty text without
+ * control characters that does not end in a backslash (line protocol escapes spaces, commas
+ * and equals signs). The original stored any key, and its 1.0 client sends `tags_app-name`.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+export const EVENT_KEY = /^[^\u0000-\u001f\u007f]*[^\u0000-\u001f\u007f\\]$/;
+
+/** Why `key` cannot be an event key, or undefined (length is checked against the limits). */
+export function keyRule(key: string): string | undefined {
+  return key === '' ? 'keys must not be empty' : tagRule(key);
+}
+/** A client's own event id is kept when it looks like this; otherwise the server makes one. */
+export const EVENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** Names of measurements (TABLE_NAME, and those of points). */
+export const MEASUREMENT = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/**
+ * An event after validation: its flat keys, nulls dropped (README "The API"), `event_id` among them
+ * if the client sent one; `eventId` the client's own id when it is a valid one.
+ */
+export interface ParsedEvent {
+  eventId?: string;
+  event: string;
+  values: Array<[string, FieldValue]>;
 }
 
-/** An event after validation: its id and its flat keys, nulls dropped (README "The API"). */
-export interface ParsedEvent {
-  eventId: string;
-  event: string;
-  values: Array<[string, FieldInput]>;
+/**
+ * A server-made event id: `entry_` and 32 lower-case hex digits. The first 16 are the point's
+ * timestamp (nanoseconds since the epoch, big-endian hex, zero-padded), the last 16 random, so
+ * the id alone says when its point was stamped: an event can be read back by its time.
+ */
+export function newEventId(time: bigint): string {
+  return `entry_${time.toString(16).padStart(16, '0')}${randomBytes(8).toString('hex')}`;
 }
 
 /** Line protocol cannot carry these in a tag: InfluxDB would store something else. */
@@ -53,21 +76,30 @@ export function tagText(value: string | number | boolean): string {
 }
 
 /**
- * README "How events and points are stored": the event goes to `measurement`, tagged with
- * `event` and the keys named in EVENT_TAGS; everything else, `uid` and `event_id` included, is
- * a field. An empty tag value cannot be stored by InfluxDB, so such a key is left out. Throws a
- * Refusal for a tag value line protocol cannot carry.
+ * README "How events and points are stored": the event goes to `measurement` at `time`, tagged with `event` and the keys
+ * named in EVENT_TAGS; everything else, `uid` and `event_id` included, is a field. The event id
+ * is the client's valid one, or one made from `time` (newEventId). An empty tag value cannot be
+ * stored by InfluxDB, so such a key is left out. Throws a Refusal for a tag value line protocol
+ * cannot carry.
  */
 export function eventToPoint(
   parsed: ParsedEvent,
   measurement: string,
   tagKeys: ReadonlySet<string>,
-): PointData {
+  time: bigint,
+): Point {
+  const eventId = parsed.eventId ?? newEventId(time);
   const tags: Array<[string, string]> = [['event', parsed.event]];
-  const fields: Array<[string, FieldInput]> = [];
+  const fields: Array<[string, FieldValue]> = [];
+  let hasId = false;
   for (const entry of parsed.values) {
     const [key, value] = entry;
     if (key === 'event') continue;
+    if (key === 'event_id') {
+      fields.push([key, eventId]);
+      hasId = true;
+      continue;
+    }
     if (tagKeys.has(key)) {
       const text = tagText(value);
       const rule = tagRule(text);
@@ -77,7 +109,8 @@ export function eventToPoint(
       fields.push(entry);
     }
   }
+  if (!hasId) fields.push(['event_id', eventId]);
   const oversized = oversizedTag(measurement, tags);
   if (oversized !== undefined) throw new Refusal(oversized, SERIES_KEY_RULE);
-  return { measurement, tags, fields };
+  return { measurement, tags, fields, time, eventId };
 }

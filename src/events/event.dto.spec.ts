@@ -1,4 +1,5 @@
-import { EVENT_ID, newEventId, parseEvent } from './event.dto';
+import { parseEvent } from './event.dto';
+import { EVENT_ID, eventToPoint, newEventId } from './event-point';
 import type { Limits } from './events.config';
 import { Refusal } from './refusal';
 
@@ -40,14 +41,21 @@ function json(text: string): Record<string, unknown> {
 }
 
 describe(newEventId.name, () => {
+  const TIME = 1_795_824_438_293_000_123n;
+
   it('makes entry_ and 32 lowercase hex digits, different every time', () => {
-    const ids = Array.from({ length: 1000 }, () => newEventId());
+    const ids = Array.from({ length: 1000 }, () => newEventId(TIME));
     for (const id of ids) expect(id).toMatch(SERVER_ID);
     expect(new Set(ids).size).toBe(1000);
   });
 
+  it('starts with the nanosecond stamp as 16 big-endian hex digits', () => {
+    expect(newEventId(0x0123456789abcdefn).slice(6, 22)).toBe('0123456789abcdef');
+    expect(newEventId(255n).slice(6, 22)).toBe('00000000000000ff');
+  });
+
   it('makes ids that EVENT_ID accepts', () => {
-    expect(EVENT_ID.test(newEventId())).toBe(true);
+    expect(EVENT_ID.test(newEventId(TIME))).toBe(true);
   });
 });
 
@@ -65,16 +73,12 @@ describe('EVENT_ID', () => {
 });
 
 describe(parseEvent.name, () => {
-  it('accepts the minimal event and gives it a server id', () => {
-    const parsed = parseEvent({ event: 'click', uid: 'u-1' }, LIMITS);
-    expect(parsed.eventId).toMatch(SERVER_ID);
-    expect(parsed).toEqual({
-      eventId: parsed.eventId,
+  it('accepts the minimal event, leaving the id to the point', () => {
+    expect(parseEvent({ event: 'click', uid: 'u-1' }, LIMITS)).toEqual({
       event: 'click',
       values: [
         ['event', 'click'],
         ['uid', 'u-1'],
-        ['event_id', parsed.eventId],
       ],
     });
   });
@@ -97,7 +101,6 @@ describe(parseEvent.name, () => {
       ['t', true],
       ['n', false],
       ['z', 0],
-      ['event_id', parsed.eventId],
     ]);
   });
 
@@ -115,7 +118,8 @@ describe(parseEvent.name, () => {
 
     it('takes a null uid and drops it like any null, as the original stored such events', () => {
       const parsed = parseEvent({ event: 'e', uid: null }, LIMITS);
-      expect(parsed.values.map(([key]) => key)).toEqual(['event', 'event_id']);
+      // The server's event_id is added when the point is made (eventToPoint).
+      expect(parsed.values.map(([key]) => key)).toEqual(['event']);
     });
 
     it.each<[string, Record<string, unknown>]>([
@@ -193,13 +197,12 @@ describe(parseEvent.name, () => {
         ['a_c_d', 'x'],
         ['a_c_e', true],
         ['f', 2],
-        ['event_id', parsed.eventId],
       ]);
     });
 
     it('stores nothing for an empty nested object', () => {
       const parsed = parseEvent({ event: 'e', uid: 'u', meta: {} }, LIMITS);
-      expect(parsed.values.map(([key]) => key)).toEqual(['event', 'uid', 'event_id']);
+      expect(parsed.values.map(([key]) => key)).toEqual(['event', 'uid']);
     });
 
     it.each([
@@ -264,13 +267,24 @@ describe(parseEvent.name, () => {
       ['a boolean', true],
       ['null', null],
     ])('replaces a client id that is %s with a server id', (_case, id) => {
-      const parsed = parseEvent({ event: 'e', uid: 'u', event_id: id }, LIMITS);
-      expect(parsed.eventId).toMatch(SERVER_ID);
-      expect(parsed.values).toEqual([
-        ['event', 'e'],
-        ['uid', 'u'],
-        ['event_id', parsed.eventId],
-      ]);
+      const parsed = parseEvent({ event: 'e', uid: 'u', event_id: id, after: 1 }, LIMITS);
+      expect(parsed.eventId).toBeUndefined();
+      const point = eventToPoint(parsed, 'analytics', new Set(), 5n);
+      expect(point.eventId).toMatch(SERVER_ID);
+      // the server id takes the place of the client's (at the end when null dropped it)
+      expect(point.fields).toEqual(
+        id === null
+          ? [
+              ['uid', 'u'],
+              ['after', 1],
+              ['event_id', point.eventId],
+            ]
+          : [
+              ['uid', 'u'],
+              ['event_id', point.eventId],
+              ['after', 1],
+            ],
+      );
     });
   });
 
@@ -283,7 +297,6 @@ describe(parseEvent.name, () => {
       ['event', 'e'],
       ['uid', 'u'],
       ['b_d', 1],
-      ['event_id', parsed.eventId],
     ]);
   });
 
@@ -309,10 +322,10 @@ describe(parseEvent.name, () => {
   describe('limits', () => {
     it('counts the keys the client sent, not the event_id the server adds', () => {
       const limits = { ...LIMITS, maxKeys: 5 };
-      // five client keys plus the server's event_id: six stored, still within the limit
-      expect(parseEvent({ event: 'e', uid: 'u', a: 1, b: 2, c: 3 }, limits).values).toHaveLength(6);
+      // five client keys (the server's event_id comes with the point): within the limit
+      expect(parseEvent({ event: 'e', uid: 'u', a: 1, b: 2, c: 3 }, limits).values).toHaveLength(5);
       expect(parseEvent({ event: 'e', uid: 'u' }, { ...LIMITS, maxKeys: 2 }).values).toHaveLength(
-        3,
+        2,
       );
       expectRefused(
         { event: 'e', uid: 'u', a: 1, b: 2, c: 3, d: 4 },

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { ApiSchema } from '@nestjs/swagger';
 import {
   IsDefined,
   IsNotEmpty,
@@ -7,34 +7,24 @@ import {
   ValidateIf,
   validateSync,
 } from 'class-validator';
-import type { FieldInput } from '../influx/field-types.service';
+import type { FieldValue } from '../influx/line-protocol';
 import type { Limits } from './events.config';
-import { ParsedEvent, tagRule } from './event-point';
+import { EVENT_ID, keyRule, ParsedEvent, tagRule } from './event-point';
 import { Refusal } from './refusal';
 
-/**
- * Keys of an event, after nested objects are flattened with `_`: any non-empty text without
- * control characters that does not end in a backslash (line protocol escapes spaces, commas
- * and equals signs). The original stored any key, and its 1.0 client sends `tags_app-name`.
- */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-export const EVENT_KEY = /^[^\u0000-\u001f\u007f]*[^\u0000-\u001f\u007f\\]$/;
-
-/** Why `key` cannot be an event key, or undefined (length is checked against the limits). */
-export function keyRule(key: string): string | undefined {
-  return key === '' ? 'keys must not be empty' : tagRule(key);
-}
-/** A client's own event id is kept when it looks like this; otherwise the server makes one. */
-export const EVENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-
 /** The two keys every event must have; the rest of an event is free-form. */
+@ApiSchema({ name: 'Event' })
 export class EventDto {
+  /** What happened; stored as a tag. */
   @IsString({ message: 'must be a non-empty string' })
   @IsNotEmpty({ message: 'must be a non-empty string' })
   event!: string;
 
-  // The key is required; a null value is dropped like any null, as the original stored such an
-  // event without a uid.
+  /**
+   * Ties one user's or one system's events together: a string (may be empty) or a number. The
+   * key is required; a null value is dropped like any null, as the original stored such an
+   * event without a uid.
+   */
   @ValidateIf((_, value) => value !== null)
   @IsDefined({ message: 'is required (a string, may be empty, or a number)' })
   @ValidateBy({
@@ -48,13 +38,10 @@ export class EventDto {
   uid!: string | number | null;
 }
 
-export function newEventId(): string {
-  return `entry_${randomUUID().replace(/-/g, '')}`;
-}
-
 /**
  * Validates one event object and flattens it. Throws a Refusal naming the first key at fault.
- * `time` is reserved: the server stamps events.
+ * `time` is reserved: the server stamps events. A missing or invalid `event_id` is replaced by
+ * a server-made id when the point is made (eventToPoint).
  */
 export function parseEvent(body: Record<string, unknown>, limits: Limits): ParsedEvent {
   const dto = Object.assign(new EventDto(), { event: body.event, uid: body.uid });
@@ -65,7 +52,7 @@ export function parseEvent(body: Record<string, unknown>, limits: Limits): Parse
   const eventRule = tagRule(dto.event);
   if (eventRule) throw new Refusal('event', eventRule);
 
-  const values = new Map<string, FieldInput>();
+  const values = new Map<string, FieldValue>();
   flatten(body, '', values, limits);
 
   // The limit counts the keys the client sent, not the event_id the server may add.
@@ -73,15 +60,14 @@ export function parseEvent(body: Record<string, unknown>, limits: Limits): Parse
     throw new Refusal('', `an event may have at most ${limits.maxKeys} keys (MAX_EVENT_KEYS)`);
   }
   const given = values.get('event_id');
-  const eventId = typeof given === 'string' && EVENT_ID.test(given) ? given : newEventId();
-  values.set('event_id', eventId);
-  return { eventId, event: dto.event, values: [...values] };
+  const eventId = typeof given === 'string' && EVENT_ID.test(given) ? given : undefined;
+  return { ...(eventId === undefined ? {} : { eventId }), event: dto.event, values: [...values] };
 }
 
 function flatten(
   object: Record<string, unknown>,
   prefix: string,
-  into: Map<string, FieldInput>,
+  into: Map<string, FieldValue>,
   limits: Limits,
 ): void {
   for (const name of Object.keys(object)) {

@@ -1,7 +1,6 @@
 import { ConfigType, registerAs } from '@nestjs/config';
 import { ConfigError, Env, integer, matching, text } from '../env';
-import { keyRule } from './event.dto';
-import { MEASUREMENT } from './point.dto';
+import { keyRule, MEASUREMENT } from './event-point';
 
 /** Keys that identify one event; as tags they would make a series per event. */
 const NEVER_TAGS = new Set(['uid', 'event_id', 'time']);

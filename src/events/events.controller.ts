@@ -7,7 +7,7 @@ import {
   Param,
   Post,
   Res,
-  UseInterceptors,
+  UseFilters,
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -18,11 +18,11 @@ import {
   ApiParam,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { JsonBodyInterceptor } from '../http/json-body.interceptor';
+import { Outcome } from '../store/store.service';
 import { ApiBodyRefusals, ApiRetryLater, ApiTokenAuth } from '../openapi/openapi.decorators';
 import { EVENT_STATUS, ref } from '../openapi/schemas';
-import { Outcome } from './event-store';
 import { BatchResult, EventsService } from './events.service';
+import { RateLimitedEventsFilter } from './rate-limited-events.filter';
 import { Refusal } from './refusal';
 
 /** 200 once InfluxDB stored it all, 202 once (some of) it waits in the durable spool. */
@@ -32,8 +32,9 @@ function status(res: Response, outcome: Outcome): void {
 
 @ApiTokenAuth()
 @Controller('log')
-// POST bodies are read here, after the TokenGuard: no token, no body read (README "Tokens").
-@UseInterceptors(JsonBodyInterceptor)
+// POST bodies are read by the global JsonBodyInterceptor, after the TokenGuard: no token, no
+// body read (README "Tokens"). A rate-limited request is counted here once its body is read.
+@UseFilters(RateLimitedEventsFilter)
 export class EventsController {
   constructor(private readonly events: EventsService) {}
 

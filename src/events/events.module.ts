@@ -2,9 +2,8 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { httpConfig } from '../http/http.config';
 import { InfluxModule } from '../influx/influx.module';
-import { spoolConfig } from '../spool/spool.config';
 import { SpoolModule } from '../spool/spool.module';
-import { EventStore } from './event-store';
+import { StoreModule } from '../store/store.module';
 import { EventsController } from './events.controller';
 import { eventsConfig } from './events.config';
 import { EventsService } from './events.service';
@@ -13,11 +12,11 @@ import { EventsService } from './events.service';
   imports: [
     ConfigModule.forFeature(eventsConfig),
     ConfigModule.forFeature(httpConfig),
-    ConfigModule.forFeature(spoolConfig),
     InfluxModule,
     SpoolModule,
+    StoreModule,
   ],
   controllers: [EventsController],
-  providers: [EventsService, EventStore],
+  providers: [EventsService],
 })
 export class EventsModule {}

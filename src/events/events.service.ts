@@ -1,16 +1,18 @@
 import { Inject, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
 import { InfluxService, quoteName } from '../influx/influx.service';
+import type { Point } from '../influx/line-protocol';
 import { RetryLaterException } from '../http/retry-later.exception';
 import { MetricsService } from '../metrics/metrics.service';
 import { SpoolService } from '../spool/spool.service';
-import { SpooledPoint } from '../spool/spool-record';
-import { EVENT_ID, parseEvent } from './event.dto';
-import { eventToPoint } from './event-point';
-import { EventStore, Outcome, Pending, reasonOf } from './event-store';
+import { PointClock } from '../store/point-clock';
+import { Outcome, StoreService } from '../store/store.service';
+import { parseEvent } from './event.dto';
+import { EVENT_ID, eventToPoint } from './event-point';
 import { eventsConfig, EventsConfig } from './events.config';
 import { parsePoint } from './point.dto';
 import { Refusal } from './refusal';
 import { quote } from './quote';
+import { answerOf } from './store-answer';
 
 /** The answer to a batch of events: ids aligned with the input, null where rejected. */
 export interface BatchResult {
@@ -25,7 +27,8 @@ export type EventStatus = 'stored' | 'queued';
 export class EventsService {
   constructor(
     @Inject(eventsConfig.KEY) private readonly config: EventsConfig,
-    private readonly store: EventStore,
+    private readonly store: StoreService,
+    private readonly clock: PointClock,
     private readonly influx: InfluxService,
     private readonly spool: SpoolService,
     private readonly metrics: MetricsService,
@@ -34,10 +37,9 @@ export class EventsService {
   /** Generation 1.0: one event object; its id once stored (200) or spooled (202). */
   logEvent(body: Record<string, unknown>): Promise<{ id: string; outcome: Outcome }> {
     return this.counted(1, async () => {
-      const parsed = parseEvent(body, this.config.limits);
-      const point = eventToPoint(parsed, this.config.tableName, this.config.tagKeys);
-      const outcome = await this.store.store([{ point, eventId: parsed.eventId }], false);
-      return { id: parsed.eventId, outcome };
+      const point = this.eventPoint(body);
+      const outcome = await this.store.store([point], false).catch(rethrowAnswer);
+      return { id: point.eventId!, outcome };
     });
   }
 
@@ -46,13 +48,18 @@ export class EventsService {
     return this.counted(body.length, async () => {
       // The original answered "OK" to an empty array; there is nothing to store.
       if (body.length === 0) return { outcome: 'stored' as const };
-      const points = body.map((element, index) => parsePoint(element, index, this.config.limits));
-      const outcome = await this.store.store(
-        points.map((point) => ({ point })),
-        true,
+      const points = body.map((element, index) =>
+        parsePoint(element, index, this.config.limits, this.clock.next()),
       );
+      const outcome = await this.store.store(points, true).catch(rethrowAnswer);
       return { outcome };
     });
+  }
+
+  /** The point of one event object, stamped now; throws a Refusal. */
+  private eventPoint(body: Record<string, unknown>): Point {
+    const parsed = parseEvent(body, this.config.limits);
+    return eventToPoint(parsed, this.config.tableName, this.config.tagKeys, this.clock.next());
   }
 
   /** Counts `n` events by outcome, or as refused with the reason of the error. */
@@ -86,22 +93,22 @@ export class EventsService {
     const reject = (index: number, error: unknown) =>
       result.rejected.push({ index, reason: reasonOf(error) });
 
-    const accepted: Array<Pending & { index: number; eventId: string }> = [];
+    const accepted: Array<{ index: number; point: Point }> = [];
     for (const [index, element] of body.entries()) {
       try {
         if (typeof element !== 'object' || element === null || Array.isArray(element)) {
           throw new Refusal('', 'an event must be a JSON object');
         }
-        const parsed = parseEvent(element as Record<string, unknown>, this.config.limits);
-        const point = eventToPoint(parsed, this.config.tableName, this.config.tagKeys);
-        accepted.push({ index, eventId: parsed.eventId, point });
+        accepted.push({ index, point: this.eventPoint(element as Record<string, unknown>) });
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;
         reject(index, error);
       }
     }
 
-    const outcomes = await this.store.storeEach(accepted);
+    const outcomes = (await this.store.storeEach(accepted.map((a) => a.point))).map((outcome) =>
+      typeof outcome === 'string' ? outcome : (answerOf(outcome) as Error),
+    );
     for (const outcome of outcomes) {
       const counted =
         typeof outcome === 'string'
@@ -116,9 +123,9 @@ export class EventsService {
     let spooled = false;
     let retryLater: RetryLaterException | undefined;
     outcomes.forEach((outcome, i) => {
-      const { index, eventId } = accepted[i]!;
+      const { index, point } = accepted[i]!;
       if (outcome === 'stored' || outcome === 'spooled') {
-        result.event_ids[index] = eventId;
+        result.event_ids[index] = point.eventId!;
         spooled ||= outcome === 'spooled';
       } else {
         if (outcome instanceof RetryLaterException) retryLater = outcome;
@@ -191,6 +198,16 @@ export class EventsService {
   }
 }
 
+function rethrowAnswer(error: unknown): never {
+  throw answerOf(error);
+}
+
+/** The message of a refusal, for a batch's `rejected` entry. */
+function reasonOf(error: unknown): string {
+  if (error instanceof Refusal) return (error.getResponse() as { message: string }).message;
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The `reason` label of a refused event. */
 function refusalReason(error: unknown): string {
   if (error instanceof RetryLaterException) {
@@ -203,8 +220,9 @@ function refusalReason(error: unknown): string {
 }
 
 /** A spooled event in the shape InfluxDB would answer it (time first, RFC 3339 in ns). */
-function flatten(point: SpooledPoint): Record<string, unknown> {
-  const event: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+function flatten(point: Point): Record<string, unknown> {
+  // No prototype: a key named `__proto__` is a key like any other, not a setter.
+  const event = Object.create(null) as Record<string, unknown>;
   event.time = rfc3339(point.time);
   for (const [key, value] of point.tags) event[key] = value;
   for (const [key, value] of point.fields) event[key] = value;

@@ -1,5 +1,6 @@
 import type { Limits } from './events.config';
-import { MEASUREMENT, parsePoint } from './point.dto';
+import { MEASUREMENT } from './event-point';
+import { parsePoint } from './point.dto';
 import { Refusal } from './refusal';
 
 const LIMITS: Limits = {
@@ -12,6 +13,7 @@ const MEASUREMENT_RULE = 'must match ^[A-Za-z0-9_.-]{1,128}$';
 const SCALAR_RULE = 'must be a string, a finite number, a boolean or null';
 /** Every refusal below is for the element at this index, so that the index is checked too. */
 const INDEX = 4;
+const TIME = 1_700_000_000_000_000_123n;
 
 function refusalOf(run: () => unknown): Refusal {
   try {
@@ -25,7 +27,7 @@ function refusalOf(run: () => unknown): Refusal {
 
 /** Asserts that the element is refused with a 400 naming its index, `key` and `rule`. */
 function expectRefused(element: unknown, key: string, rule: string, limits = LIMITS): void {
-  const refusal = refusalOf(() => parsePoint(element, INDEX, limits));
+  const refusal = refusalOf(() => parsePoint(element, INDEX, limits, TIME));
   expect(refusal.getStatus()).toBe(400);
   expect(refusal.getResponse()).toStrictEqual({
     statusCode: 400,
@@ -51,9 +53,11 @@ describe(parsePoint.name, () => {
         ),
         0,
         LIMITS,
+        TIME,
       ),
     ).toEqual({
       measurement: 'cpu.load-1_x',
+      time: TIME,
       tags: [
         ['host', 'a'],
         ['build', '1814'],
@@ -79,8 +83,9 @@ describe(parsePoint.name, () => {
       tags === undefined
         ? { measurement: 'm', fields: { v: 1 } }
         : { measurement: 'm', tags, fields: { v: 1 } };
-    expect(parsePoint(element, 0, LIMITS)).toEqual({
+    expect(parsePoint(element, 0, LIMITS, TIME)).toEqual({
       measurement: 'm',
+      time: TIME,
       tags: [],
       fields: [['v', 1]],
     });
@@ -92,14 +97,20 @@ describe(parsePoint.name, () => {
         { measurement: 'm', tags: { gone: null, empty: '', host: 'h' }, fields: { z: null, v: 0 } },
         0,
         LIMITS,
+        TIME,
       ),
-    ).toEqual({ measurement: 'm', tags: [['host', 'h']], fields: [['v', 0]] });
+    ).toEqual({ measurement: 'm', tags: [['host', 'h']], fields: [['v', 0]], time: TIME });
   });
 
   it('accepts keys with spaces, commas and equals signs, which line protocol escapes', () => {
     expect(
-      parsePoint({ measurement: 'm', tags: { 'a b': 'x,y' }, fields: { 'c=d': 'e f' } }, 0, LIMITS),
-    ).toEqual({ measurement: 'm', tags: [['a b', 'x,y']], fields: [['c=d', 'e f']] });
+      parsePoint(
+        { measurement: 'm', tags: { 'a b': 'x,y' }, fields: { 'c=d': 'e f' } },
+        0,
+        LIMITS,
+        TIME,
+      ),
+    ).toEqual({ measurement: 'm', tags: [['a b', 'x,y']], fields: [['c=d', 'e f']], time: TIME });
   });
 
   describe('the element', () => {
@@ -116,8 +127,9 @@ describe(parsePoint.name, () => {
       'ignores the other key %j, as the original did',
       (key) => {
         const element = json(`{"measurement":"m","tags":{"h":"a"},"fields":{"v":1},"${key}":9}`);
-        expect(parsePoint(element, 0, LIMITS)).toEqual({
+        expect(parsePoint(element, 0, LIMITS, TIME)).toEqual({
           measurement: 'm',
+          time: TIME,
           tags: [['h', 'a']],
           fields: [['v', 1]],
         });
@@ -128,7 +140,7 @@ describe(parsePoint.name, () => {
   describe('measurement', () => {
     it.each(['a', 'cpu', 'A.b-c_d.9', 'x'.repeat(128)])('accepts %j', (measurement) => {
       expect(MEASUREMENT.test(measurement)).toBe(true);
-      expect(parsePoint({ measurement, fields: { v: 1 } }, 0, LIMITS).measurement).toBe(
+      expect(parsePoint({ measurement, fields: { v: 1 } }, 0, LIMITS, TIME).measurement).toBe(
         measurement,
       );
     });
@@ -232,8 +244,9 @@ describe(parsePoint.name, () => {
 
     it('keeps a key that is both a tag and a field, as the original wrote them', () => {
       const element = { measurement: 'm', tags: { host: 'a' }, fields: { v: 1, host: 'b' } };
-      expect(parsePoint(element, 0, LIMITS)).toEqual({
+      expect(parsePoint(element, 0, LIMITS, TIME)).toEqual({
         measurement: 'm',
+        time: TIME,
         tags: [['host', 'a']],
         fields: [
           ['v', 1],
@@ -280,9 +293,9 @@ describe(parsePoint.name, () => {
     it('refuses a key longer than MAX_KEY_LENGTH', () => {
       const limits = { ...LIMITS, maxKeyLength: 8 };
       const rule = 'keys may be at most 8 characters (MAX_KEY_LENGTH)';
-      expect(parsePoint({ measurement: 'm', fields: { abcdefgh: 1 } }, 0, limits).fields).toEqual([
-        ['abcdefgh', 1],
-      ]);
+      expect(
+        parsePoint({ measurement: 'm', fields: { abcdefgh: 1 } }, 0, limits, TIME).fields,
+      ).toEqual([['abcdefgh', 1]]);
       expectRefused(
         { measurement: 'm', fields: { abcdefghi: 1 } },
         'fields.abcdefghi',
@@ -301,7 +314,7 @@ describe(parsePoint.name, () => {
       const limits = { ...LIMITS, maxStringBytes: 16 };
       const rule = 'strings may be at most 16 bytes (MAX_STRING_BYTES)';
       expect(
-        parsePoint({ measurement: 'm', fields: { s: 'x'.repeat(16) } }, 0, limits).fields,
+        parsePoint({ measurement: 'm', fields: { s: 'x'.repeat(16) } }, 0, limits, TIME).fields,
       ).toEqual([['s', 'x'.repeat(16)]]);
       expectRefused({ measurement: 'm', fields: { s: 'x'.repeat(17) } }, 'fields.s', rule, limits);
       expectRefused({ measurement: 'm', fields: { s: '€'.repeat(6) } }, 'fields.s', rule, limits);
@@ -310,9 +323,10 @@ describe(parsePoint.name, () => {
     it('counts tags and fields together against MAX_EVENT_KEYS', () => {
       const limits = { ...LIMITS, maxKeys: 3 };
       expect(
-        parsePoint({ measurement: 'm', tags: { a: 'x' }, fields: { b: 1, c: 2 } }, 0, limits),
+        parsePoint({ measurement: 'm', tags: { a: 'x' }, fields: { b: 1, c: 2 } }, 0, limits, TIME),
       ).toEqual({
         measurement: 'm',
+        time: TIME,
         tags: [['a', 'x']],
         fields: [
           ['b', 1],
@@ -334,6 +348,7 @@ describe(parsePoint.name, () => {
         { measurement: 'm', tags: { host: 'a' }, fields: { constructor: 1, toString: 'x' } },
         0,
         LIMITS,
+        TIME,
       );
       expect(point.fields).toStrictEqual([
         ['constructor', 1],
@@ -346,6 +361,7 @@ describe(parsePoint.name, () => {
         { measurement: 'm', tags: { host: null }, fields: { host: 1 } },
         0,
         LIMITS,
+        TIME,
       );
       expect(point.tags).toStrictEqual([]);
       expect(point.fields).toStrictEqual([['host', 1]]);

@@ -1,29 +1,43 @@
+import { ApiSchema } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, Matches, validateSync } from 'class-validator';
-import type { FieldInput } from '../influx/field-types.service';
+import type { FieldValue, Point } from '../influx/line-protocol';
 import type { Limits } from './events.config';
-import { oversizedTag, PointData, SERIES_KEY_RULE, tagRule, tagText } from './event-point';
+import { MEASUREMENT, oversizedTag, SERIES_KEY_RULE, tagRule, tagText } from './event-point';
 import { Refusal } from './refusal';
-
-export const MEASUREMENT = /^[A-Za-z0-9_.-]{1,128}$/;
 
 type Scalar = string | number | boolean;
 
-/** One element of the points (1.1) body: `{measurement, tags, fields}` (README "The API"). */
+/**
+ * One element of the points (1.1) body: `{measurement, tags, fields}` (README "The API"). The
+ * OpenAPI schema `Point` is derived from this class by the @nestjs/swagger CLI plugin (its
+ * properties, what is required, the descriptions below); src/openapi/schemas.ts adds only what
+ * the class cannot say (the value types of the maps, no other keys).
+ */
+@ApiSchema({ name: 'Point' })
 export class PointDto {
+  /** The measurement to store the point in. */
   @IsString({ message: 'must be a string' })
   @Matches(MEASUREMENT, { message: 'must match ^[A-Za-z0-9_.-]{1,128}$' })
   measurement!: string;
 
+  /**
+   * Stored as strings, the way Python wrote them (`true` → `"True"`, `1814` → `"1814"`);
+   * `null` and `""` values are left out.
+   */
   @IsOptional()
   @IsObject({ message: 'must be an object or null' })
   tags?: Record<string, Scalar | null> | null;
 
+  /** At least one non-null value; values keep their type. */
   @IsObject({ message: 'must be an object with at least one non-null value' })
   fields!: Record<string, Scalar | null>;
 }
 
-/** Validates one element of a points body; throws a Refusal placed at `index`. */
-export function parsePoint(element: unknown, index: number, limits: Limits): PointData {
+/**
+ * Validates one element of a points body and makes its point, stamped `time`; throws a Refusal
+ * placed at `index`.
+ */
+export function parsePoint(element: unknown, index: number, limits: Limits, time: bigint): Point {
   if (typeof element !== 'object' || element === null || Array.isArray(element)) {
     throw new Refusal('', 'must be an object {measurement, tags, fields}', index);
   }
@@ -51,7 +65,7 @@ export function parsePoint(element: unknown, index: number, limits: Limits): Poi
     if (rule) throw new Refusal(`tags.${key}`, rule, index);
     if (text !== '') tags.push([key, text]);
   }
-  const fields: Array<[string, FieldInput]> = [];
+  const fields: Array<[string, FieldValue]> = [];
   for (const [key, value] of Object.entries(dto.fields)) {
     // A key may be both a tag and a field, as the original wrote every event key; InfluxDB
     // 1.x stores both (and names the tag `key_1` in `SELECT *`).
@@ -73,7 +87,7 @@ export function parsePoint(element: unknown, index: number, limits: Limits): Poi
   }
   const oversized = oversizedTag(dto.measurement, tags);
   if (oversized !== undefined) throw new Refusal(`tags.${oversized}`, SERIES_KEY_RULE, index);
-  return { measurement: dto.measurement, tags, fields };
+  return { measurement: dto.measurement, tags, fields, time };
 }
 
 function checkKey(path: string, key: string, index: number, limits: Limits): void {

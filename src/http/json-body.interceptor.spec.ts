@@ -11,6 +11,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { lastValueFrom, of } from 'rxjs';
 import { parseHttpConfig } from './http.config';
 import { JsonBodyInterceptor } from './json-body.interceptor';
+import { RetryLaterException } from './retry-later.exception';
 
 const MAX_BODY_BYTES = 1024;
 const EVENT = { event: 'click', uid: 'u-1' };
@@ -32,34 +33,39 @@ describe(JsonBodyInterceptor.name, () => {
   let server: Server;
   let port: number;
   let settle: (outcome: Outcome) => void = () => undefined;
+  /** What a guard marked the next request with (RefusedAfterBody), if anything. */
+  let refuseAfterBody: RetryLaterException | undefined;
 
   // A real HTTP server, so that the interceptor reads a real IncomingMessage stream.
   beforeAll(async () => {
-    server = createServer((req: IncomingMessage & { body?: unknown }, res) => {
-      req.body = UNTOUCHED;
-      let nextCalled = false;
-      const handler: CallHandler = {
-        handle: () => {
-          nextCalled = true;
-          return of('handled');
-        },
-      };
-      const context = new ExecutionContextHost([req, res]);
-      void Promise.resolve()
-        .then(() => lastValueFrom(interceptor.intercept(context, handler)))
-        .then(
-          (value): Outcome => {
-            expect(value).toBe('handled');
-            return { nextCalled, body: req.body };
+    server = createServer(
+      (req: IncomingMessage & { body?: unknown; refuseAfterBody?: RetryLaterException }, res) => {
+        req.body = UNTOUCHED;
+        req.refuseAfterBody = refuseAfterBody;
+        let nextCalled = false;
+        const handler: CallHandler = {
+          handle: () => {
+            nextCalled = true;
+            return of('handled');
           },
-          (error: unknown): Outcome => ({ nextCalled, error }),
-        )
-        .then((outcome) => {
-          settle(outcome);
-          res.setHeader('Connection', 'close');
-          res.end();
-        });
-    });
+        };
+        const context = new ExecutionContextHost([req, res]);
+        void Promise.resolve()
+          .then(() => lastValueFrom(interceptor.intercept(context, handler)))
+          .then(
+            (value): Outcome => {
+              expect(value).toBe('handled');
+              return { nextCalled, body: req.body };
+            },
+            (error: unknown): Outcome => ({ nextCalled, error }),
+          )
+          .then((outcome) => {
+            settle(outcome);
+            res.setHeader('Connection', 'close');
+            res.end();
+          });
+      },
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   });
@@ -138,6 +144,28 @@ describe(JsonBodyInterceptor.name, () => {
         nextCalled: true,
         body: EVENT,
       });
+    });
+  });
+
+  describe('a request the guard refused for its rate', () => {
+    const limited = new RetryLaterException('too many', 2, 429);
+
+    beforeEach(() => {
+      refuseAfterBody = limited;
+    });
+
+    afterEach(() => {
+      refuseAfterBody = undefined;
+    });
+
+    it('is refused with its 429 once the body is read', async () => {
+      const outcome = await send(JSON.stringify([EVENT, EVENT]));
+
+      expect(thrown(outcome)).toBe(limited);
+    });
+
+    it('is refused with its 429 even when the body cannot be read', async () => {
+      await expect(send('{"event":')).resolves.toEqual({ nextCalled: false, error: limited });
     });
   });
 

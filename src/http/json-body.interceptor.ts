@@ -13,6 +13,7 @@ import { text } from 'body-parser';
 import type { Request, Response } from 'express';
 import { from, Observable, switchMap } from 'rxjs';
 import { httpConfig, HttpConfig } from './http.config';
+import type { RefusedAfterBody } from './retry-later.exception';
 
 /**
  * Reads a POST body as JSON whatever its Content-Type: the original (Pyramid's `json_body`)
@@ -85,6 +86,8 @@ export class JsonBodyReader {
  * Reads POST bodies with {@link JsonBodyReader}. An interceptor, not a middleware: it runs after
  * the guards, so a request without a valid token gets its 401 before anything of its body is
  * read, inflated or parsed (README "Tokens"). Other methods pass through with their body unread.
+ * Global (app.module.ts), so that every POST body is read here: a request the guard refused
+ * for its rate (RefusedAfterBody) is refused once its body is read, whatever the body.
  */
 @Injectable()
 export class JsonBodyInterceptor implements NestInterceptor {
@@ -96,10 +99,18 @@ export class JsonBodyInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
-    const req = http.getRequest<Request>();
+    const req = http.getRequest<Request & RefusedAfterBody>();
     if (req.method !== 'POST') return next.handle();
-    return from(this.reader.read(req, http.getResponse<Response>())).pipe(
-      switchMap(() => next.handle()),
-    );
+    const read = this.reader.read(req, http.getResponse<Response>());
+    const refusal = req.refuseAfterBody;
+    if (refusal) {
+      return from(
+        read.then(
+          () => Promise.reject(refusal),
+          () => Promise.reject(refusal),
+        ),
+      );
+    }
+    return from(read).pipe(switchMap(() => next.handle()));
   }
 }

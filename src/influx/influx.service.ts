@@ -12,7 +12,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { MetricsService } from '../metrics/metrics.service';
 import { BatchWriter } from './batch-writer';
 import { influxConfig, InfluxConfig } from './influx.config';
-import type { TypedPoint } from './line-protocol';
+import type { Point } from './line-protocol';
 import {
   InfluxRefusedError,
   InfluxUnavailableError,
@@ -185,7 +185,7 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
    * the valid points of a write it refuses in part ("partial write"); this undoes them when a
    * request must be all or nothing. Stamps are unique to this process, so nothing else matches.
    */
-  async deletePoints(points: readonly TypedPoint[]): Promise<void> {
+  async deletePoints(points: readonly Point[]): Promise<void> {
     const statements = points.map((point) => {
       const conditions = point.tags.map(
         ([key, value]) => `${quoteName(key)} = ${quoteString(value)}`,

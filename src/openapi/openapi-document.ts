@@ -7,8 +7,10 @@ import {
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { TOKEN_SCHEME } from './openapi.decorators';
+import { EventDto } from '../events/event.dto';
+import { PointDto } from '../events/point.dto';
 import { replacementSafe } from './replacement-safe';
-import { SCHEMAS } from './schemas';
+import { BEYOND_CLASSES, SCHEMAS, type Schema } from './schemas';
 import { VERSION as version } from '../version';
 
 /** The UI is served at `/docs`, the document at `/docs-json`. */
@@ -54,7 +56,13 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     // The schemas are JSON Schema 2020-12, which Nest's 3.0 SchemaObject type cannot spell.
     schemas: SCHEMAS as Record<string, SchemaObject>,
   };
-  const document = SwaggerModule.createDocument(app, config);
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [EventDto, PointDto] });
+  const schemas = document.components!.schemas as Record<string, Schema>;
+  for (const [name, beyond] of Object.entries(BEYOND_CLASSES)) {
+    const derived = schemas[name];
+    if (!derived) throw new Error(`OpenAPI: no schema ${name} derived from its class`);
+    schemas[name] = beyondClass(derived, beyond);
+  }
   for (const [path, name] of Object.entries(LIVENESS)) {
     const item = document.paths[path];
     if (!item?.get) throw new Error(`OpenAPI: no GET ${path} to document HEAD for`);
@@ -67,6 +75,28 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     };
   }
   return document;
+}
+
+/**
+ * The schema the plugin derived from a class, with what OpenAPI needs beyond it merged in
+ * property by property (and the properties only OpenAPI names, after the class's). `nullable` (OpenAPI 3.0) gives way to 3.1's type lists.
+ */
+function beyondClass(derived: Schema, beyond: Schema): Schema {
+  const properties: Record<string, Schema> = {};
+  const keys = new Set([
+    ...Object.keys(derived.properties ?? {}),
+    ...Object.keys(beyond.properties ?? {}),
+  ]);
+  for (const key of keys) {
+    const property = derived.properties?.[key] ?? {};
+    const merged: Schema & { nullable?: boolean } = {
+      ...(property as Schema),
+      ...(beyond.properties?.[key] as Schema | undefined),
+    };
+    delete merged.nullable;
+    properties[key] = merged;
+  }
+  return { ...derived, ...beyond, properties };
 }
 
 /**

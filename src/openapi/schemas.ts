@@ -1,11 +1,12 @@
 import type { HeaderObject, ReferenceObject, SchemaObject } from '@nestjs/swagger';
-import { EVENT_ID, EVENT_KEY } from '../events/event.dto';
-import { MEASUREMENT } from '../events/point.dto';
+import { EVENT_ID, EVENT_KEY, MEASUREMENT } from '../events/event-point';
 
 /**
  * The bodies of the API as OpenAPI 3.1 (JSON Schema 2020-12) schemas, under these names in
- * `components.schemas`. Plain schemas rather than classes: the bodies are free-form objects,
- * unions and bare strings that decorated classes cannot express.
+ * `components.schemas`. Where a DTO class describes a body (EventDto, PointDto), the schema is derived
+ * from it by the @nestjs/swagger CLI plugin and only what the class cannot say is added here
+ * (BEYOND_CLASSES). The rest are plain schemas: free-form objects, unions and bare strings that
+ * decorated classes cannot express.
  */
 export type SchemaName =
   | 'Event'
@@ -39,6 +40,67 @@ export interface Schema extends Omit<
   examples?: unknown[];
 }
 
+/** The schemas derived from DTO classes (see openapi-document.ts). */
+export type DerivedName = 'Event' | 'Point';
+
+/**
+ * What OpenAPI needs beyond the classes: the value types of free-form maps (JSON Schema 2020-12
+ * type lists, which Nest's 3.0 types cannot spell), patterns given as constants, and that no
+ * other key is allowed. Merged property by property over the derived schema.
+ */
+export const BEYOND_CLASSES: Record<DerivedName, Schema> = {
+  Event: {
+    description:
+      'Generation 1.0: one event. `event` and `uid` are required; any other key is stored as ' +
+      'given. A key is any non-empty text without control characters that does not end in a ' +
+      'backslash (`tags_app-name`, `a b` and `x=y` are keys); nested objects are flattened with ' +
+      '`_` (`{"a": {"b": 1}}` is stored as `a_b`); arrays are refused; `null` values are ' +
+      'dropped; `time` is reserved (the server stamps events). Limits: MAX_EVENT_KEYS, ' +
+      'MAX_KEY_LENGTH, MAX_STRING_BYTES.',
+    properties: {
+      // IsNotEmpty, which the plugin does not translate.
+      event: { minLength: 1 },
+      // A JSON Schema type list, which the plugin cannot spell for `string | number | null`.
+      uid: {
+        type: ['string', 'number', 'null'],
+        description:
+          "Ties one user's or one system's events together; may be empty; `null` is dropped " +
+          '(the key is still required). A number is stored as its decimal text, unless `uid` is ' +
+          'already a numeric field of the measurement (data the original service wrote), where ' +
+          'it stays a number.',
+      },
+      event_id: {
+        type: 'string',
+        description:
+          `The client's own id, kept when it matches \`${EVENT_ID.source}\`; otherwise the ` +
+          'server makes `entry_<32 hex>`: 16 hex digits of the nanosecond timestamp, then 16 random.',
+      },
+    },
+    propertyNames: { pattern: EVENT_KEY.source, not: { const: 'time' } },
+    additionalProperties: ref('EventValue'),
+    examples: [
+      { event: 'pnc.test', uid: 'oisin', now: '2016-07-12T10:52:11.123456' },
+      { event: 'purchase', uid: 'user_42', amount: 9.99, basket: { items: 3 } },
+    ],
+  },
+  Point: {
+    description:
+      'Other keys of an element are ignored, as the original ignored them. A key may be both a ' +
+      'tag and a field.',
+    properties: {
+      measurement: { pattern: MEASUREMENT.source },
+      tags: {
+        type: ['object', 'null'],
+        additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
+      },
+      fields: {
+        minProperties: 1,
+        additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
+      },
+    },
+  },
+};
+
 export function ref(name: SchemaName): ReferenceObject {
   return { $ref: `#/components/schemas/${name}` };
 }
@@ -59,45 +121,7 @@ const REJECTED: Schema = {
   },
 };
 
-export const SCHEMAS: Record<SchemaName, Schema> = {
-  Event: {
-    type: 'object',
-    description:
-      'Generation 1.0: one event. `event` and `uid` are required; any other key is stored as ' +
-      'given. A key is any non-empty text without control characters that does not end in a ' +
-      'backslash (`tags_app-name`, `a b` and `x=y` are keys); nested objects are flattened with ' +
-      '`_` (`{"a": {"b": 1}}` is stored as `a_b`); arrays are refused; `null` values are ' +
-      'dropped; `time` is reserved (the server stamps events). Limits: MAX_EVENT_KEYS, ' +
-      'MAX_KEY_LENGTH, MAX_STRING_BYTES.',
-    required: ['event', 'uid'],
-    properties: {
-      event: {
-        type: 'string',
-        minLength: 1,
-        description: 'What happened; stored as a tag.',
-      },
-      uid: {
-        type: ['string', 'number', 'null'],
-        description:
-          "Ties one user's or one system's events together; may be empty; `null` is dropped " +
-          '(the key is still required). A number is stored ' +
-          'as its decimal text, unless `uid` is already a numeric field of the measurement (data ' +
-          'the original service wrote), where it stays a number.',
-      },
-      event_id: {
-        type: 'string',
-        description:
-          `The client's own id, kept when it matches \`${EVENT_ID.source}\`; otherwise the ` +
-          'server makes `entry_<32 hex>`.',
-      },
-    },
-    propertyNames: { pattern: EVENT_KEY.source, not: { const: 'time' } },
-    additionalProperties: ref('EventValue'),
-    examples: [
-      { event: 'pnc.test', uid: 'oisin', now: '2016-07-12T10:52:11.123456' },
-      { event: 'purchase', uid: 'user_42', amount: 9.99, basket: { items: 3 } },
-    ],
-  },
+export const SCHEMAS: Record<Exclude<SchemaName, DerivedName>, Schema> = {
   EventValue: {
     type: [...SCALAR, 'null', 'object'],
     description:
@@ -122,29 +146,6 @@ export const SCHEMAS: Record<SchemaName, Schema> = {
         },
       ],
     ],
-  },
-  Point: {
-    type: 'object',
-    required: ['measurement', 'fields'],
-    description:
-      'Other keys of an element are ignored, as the original ignored them. A key may be both a ' +
-      'tag and a field.',
-    properties: {
-      measurement: { type: 'string', pattern: MEASUREMENT.source },
-      tags: {
-        type: ['object', 'null'],
-        description:
-          'Stored as strings, the way Python wrote them (`true` → `"True"`, `1814` → ' +
-          '`"1814"`); `null` and `""` values are left out.',
-        additionalProperties: { type: [...SCALAR, 'null'] },
-      },
-      fields: {
-        type: 'object',
-        description: 'At least one non-null value; values keep their type.',
-        minProperties: 1,
-        additionalProperties: { type: [...SCALAR, 'null'] },
-      },
-    },
   },
   EventBatch: {
     type: 'array',

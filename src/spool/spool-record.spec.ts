@@ -1,6 +1,7 @@
-import { crc32, decodeRecord, encodeRecord, SpooledPoint } from './spool-record';
+import type { Point } from '../influx/line-protocol';
+import { crc32, decodeRecord, encodeRecord } from './spool-record';
 
-const POINT: SpooledPoint = {
+const POINT: Point = {
   measurement: 'analytics',
   tags: [['event', 'login']],
   fields: [
@@ -24,8 +25,8 @@ describe(crc32.name, () => {
 
 describe(encodeRecord.name, () => {
   it('round-trips points with bigint times and optional ids', () => {
-    const anonymous: SpooledPoint = { ...POINT };
-    delete anonymous.eventId;
+    const { measurement, tags, fields, time } = POINT;
+    const anonymous: Point = { measurement, tags, fields, time };
     const data = encodeRecord([POINT, anonymous]);
     expect(decodeRecord(data)).toEqual({
       kind: 'record',

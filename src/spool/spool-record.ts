@@ -1,11 +1,4 @@
-import type { PointData } from '../events/event-point';
-
-/** One accepted point as the spool keeps it: untyped, stamped, with its event id if any. */
-export interface SpooledPoint extends PointData {
-  /** Nanoseconds since the epoch, as the point will be written. */
-  time: bigint;
-  eventId?: string;
-}
+import type { Point } from '../influx/line-protocol';
 
 const HEADER_BYTES = 8;
 
@@ -27,10 +20,10 @@ export function crc32(data: Uint8Array): number {
 }
 
 /**
- * A record on disk: payload length (u32 LE), CRC-32 of the payload (u32 LE), payload (JSON).
+ * A record on disk (points as they were made: untyped, stamped, with their event id if any): payload length (u32 LE), CRC-32 of the payload (u32 LE), payload (JSON).
  * The checksum tells a record torn by a crash (or damaged on disk) from a whole one.
  */
-export function encodeRecord(points: readonly SpooledPoint[]): Buffer {
+export function encodeRecord(points: readonly Point[]): Buffer {
   const payload = Buffer.from(
     JSON.stringify(
       points.map((p) => ({
@@ -49,7 +42,7 @@ export function encodeRecord(points: readonly SpooledPoint[]): Buffer {
 }
 
 export type DecodeResult =
-  | { kind: 'record'; points: SpooledPoint[]; bytes: number }
+  | { kind: 'record'; points: Point[]; bytes: number }
   /** Not enough bytes for a whole record: the end of the file, or a record torn mid-write. */
   | { kind: 'incomplete' }
   | { kind: 'corrupt'; reason: string };
@@ -65,8 +58,8 @@ export function decodeRecord(buffer: Buffer): DecodeResult {
   try {
     const raw = JSON.parse(payload.toString('utf8')) as Array<{
       m: string;
-      t: PointData['tags'];
-      f: PointData['fields'];
+      t: Array<[string, string]>;
+      f: Point['fields'];
       ns: string;
       id?: string;
     }>;

@@ -1,22 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
-import { eventsConfig } from '../events/events.config';
-import { InfluxModule } from '../influx/influx.module';
 import { spoolConfig } from './spool.config';
-import { SpoolDrainer } from './spool.drainer';
 import { SpoolHealthIndicator } from './spool.health';
 import { SpoolService } from './spool.service';
 
+/** The durable log only: what waits for InfluxDB, and its health. Replay lives in store/. */
 @Module({
-  imports: [
-    ConfigModule.forFeature(spoolConfig),
-    // TABLE_NAME: replayed points are typed with the events measurement's layout rules.
-    ConfigModule.forFeature(eventsConfig),
-    InfluxModule,
-    TerminusModule,
-  ],
-  providers: [SpoolService, SpoolDrainer, SpoolHealthIndicator],
-  exports: [SpoolService, SpoolDrainer, SpoolHealthIndicator],
+  imports: [ConfigModule.forFeature(spoolConfig), TerminusModule],
+  providers: [SpoolService, SpoolHealthIndicator],
+  exports: [SpoolService, SpoolHealthIndicator],
 })
 export class SpoolModule {}

@@ -8,11 +8,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeRecord, SpooledPoint } from './spool-record';
+import type { Point } from '../influx/line-protocol';
+import { encodeRecord } from './spool-record';
 import { parseSpoolConfig } from './spool.config';
 import { SpoolFullError, SpoolService } from './spool.service';
 
-function point(n: number, extra = ''): SpooledPoint {
+function point(n: number, extra = ''): Point {
   return {
     measurement: 'analytics',
     tags: [['event', 'e']],

@@ -1,13 +1,15 @@
 import { FileHandle, open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { decodeRecord, encodeRecord, SpooledPoint } from './spool-record';
+import type { Point } from '../influx/line-protocol';
+import { decodeRecord, encodeRecord } from './spool-record';
 import { spoolConfig, SpoolConfig } from './spool.config';
 import { ensureSpoolDir } from './spool-dir';
 
 /** A new segment is started once the active one holds this much. */
 const SEGMENT_BYTES = 8 * 1024 * 1024;
 const SEGMENT_NAME = /^spool-(\d{10})\.log$/;
+export const DEAD_LETTER_FILE = 'dead-letter.jsonl';
 
 interface Segment {
   seq: number;
@@ -26,7 +28,7 @@ interface Segment {
 export interface SpoolEntry {
   segment: number;
   end: number;
-  points: SpooledPoint[];
+  points: Point[];
 }
 
 /** The spool cannot take more: SPOOL_MAX_BYTES is reached. */
@@ -36,7 +38,7 @@ export class SpoolFullError extends Error {
 
 interface Append {
   data: Buffer;
-  points: readonly SpooledPoint[];
+  points: readonly Point[];
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -61,6 +63,8 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
   private flushingBytes = 0;
   private refusing = false;
   private readonly listeners = new Set<() => void>();
+  /** Points already in the dead-letter file (read from it on first use). */
+  private deadLettered?: Set<string>;
 
   constructor(@Inject(spoolConfig.KEY) private readonly config: SpoolConfig) {
     ensureSpoolDir(config.dir);
@@ -131,7 +135,7 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
    * Appends one record; resolves once it is durable. Throws SpoolFullError when it would take
    * the spool past SPOOL_MAX_BYTES.
    */
-  append(points: readonly SpooledPoint[]): Promise<void> {
+  append(points: readonly Point[]): Promise<void> {
     const data = encodeRecord(points);
     if (this.bytes + data.length > this.config.maxBytes) {
       this.refusing = true;
@@ -210,14 +214,14 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The spooled event with that id, if it is still waiting. */
-  async find(eventId: string): Promise<SpooledPoint | undefined> {
+  async find(eventId: string): Promise<Point | undefined> {
     const needle = Buffer.from(`"id":${JSON.stringify(eventId)}`);
     for (const segment of [...this.segments].reverse()) {
       if (segment.pending === 0) continue;
       const data = await readFile(segment.path).catch(() => Buffer.alloc(0));
       if (data.indexOf(needle, segment.drained) < 0) continue;
       let offset = segment.drained;
-      let found: SpooledPoint | undefined;
+      let found: Point | undefined;
       while (offset < data.length) {
         const result = decodeRecord(data.subarray(offset));
         if (result.kind !== 'record') break;
@@ -231,28 +235,38 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Keeps a point InfluxDB will never take (a type conflict found only at replay) in
-   * `dead-letter.jsonl` beside the spool, for ops to look at: acknowledged means not lost.
+   * `dead-letter.jsonl` beside the spool, for ops to look at and send again: acknowledged means
+   * not lost. One JSON object per line, `tags` and `fields` as objects, so that a line is a
+   * point of the 1.1 API once `reason`, `time` and `event_id` are dropped (README). A point
+   * already in the file (a replay tried again after a failure) is not written again. Resolves
+   * to whether it was written.
    */
-  async deadLetter(point: SpooledPoint, reason: string): Promise<void> {
+  async deadLetter(point: Point, reason: string): Promise<boolean> {
+    const path = join(this.config.dir, DEAD_LETTER_FILE);
+    this.deadLettered ??= await readDeadLetterKeys(path);
+    const key = deadLetterKey(point.measurement, point.tags, point.time);
+    if (this.deadLettered.has(key)) return false;
     const line = JSON.stringify({
       reason,
       measurement: point.measurement,
-      tags: point.tags,
-      fields: point.fields,
+      tags: Object.fromEntries(point.tags),
+      fields: Object.fromEntries(point.fields),
       time: String(point.time),
       event_id: point.eventId,
     });
-    const file = await open(join(this.config.dir, 'dead-letter.jsonl'), 'a');
+    const file = await open(path, 'a');
     try {
       await file.write(`${line}\n`);
       await file.datasync();
     } finally {
       await file.close();
     }
+    this.deadLettered.add(key);
     // The reason may quote the line (values included): it goes to the file, not the log.
     this.logger.error(
-      `spool: a point InfluxDB refuses was moved to dead-letter.jsonl (measurement ${point.measurement})`,
+      `spool: a point InfluxDB refuses was moved to ${DEAD_LETTER_FILE} (measurement ${point.measurement})`,
     );
+    return true;
   }
 
   private queuedBytes(): number {
@@ -367,6 +381,34 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
       this.logger.log(`spool: ${this.segments.length} segment(s) to replay`);
     }
   }
+}
+
+/** One point in the dead-letter file: a point is one series at one time. */
+function deadLetterKey(
+  measurement: string,
+  tags: Iterable<readonly [string, string]>,
+  time: bigint | string,
+): string {
+  const series = [...tags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([measurement, series, String(time)]);
+}
+
+async function readDeadLetterKeys(path: string): Promise<Set<string>> {
+  const keys = new Set<string>();
+  const text = await readFile(path, 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    try {
+      const letter = JSON.parse(line) as {
+        measurement: string;
+        tags: Record<string, string>;
+        time: string;
+      };
+      keys.add(deadLetterKey(letter.measurement, Object.entries(letter.tags), letter.time));
+    } catch {
+      // an empty last line, or a line ops edited: it names no point
+    }
+  }
+  return keys;
 }
 
 function findNextRecord(data: Buffer, from: number): number {

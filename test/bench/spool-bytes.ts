@@ -7,16 +7,16 @@
 import { eventToPoint } from '../../src/events/event-point';
 import { parseEvent } from '../../src/events/event.dto';
 import { parseEventsConfig } from '../../src/events/events.config';
-import { encodeRecord, type SpooledPoint } from '../../src/spool/spool-record';
+import type { Point } from '../../src/influx/line-protocol';
+import { encodeRecord } from '../../src/spool/spool-record';
 
 /** The event test/bench/run.ts sends. */
 const EVENT = { event: 'user.login', uid: 'user-1234', plan: 'pro', amount: 12.5, ok: true };
 const { limits, tableName } = parseEventsConfig({});
 
-function spooled(): SpooledPoint {
+function spooled(): Point {
   const parsed = parseEvent({ ...EVENT }, limits);
-  const point = eventToPoint(parsed, tableName, new Set());
-  return { ...point, time: BigInt(Date.now()) * 1_000_000n, eventId: parsed.eventId };
+  return eventToPoint(parsed, tableName, new Set(), BigInt(Date.now()) * 1_000_000n);
 }
 
 for (const perRequest of [1, 100]) {

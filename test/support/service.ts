@@ -69,7 +69,10 @@ export interface RunningService {
  * InfluxDB of the run (INFLUX_URL, set by global-setup) and a database of its own, so that no
  * test sees another's data. `env` overrides the defaults.
  */
-export async function startService(env: Record<string, string> = {}): Promise<RunningService> {
+export async function startService(
+  env: Record<string, string> = {},
+  create: typeof createApp = createApp,
+): Promise<RunningService> {
   const influxUrl = process.env.INFLUX_URL;
   if (!influxUrl) throw new Error('INFLUX_URL is not set: run the e2e project through jest');
   const vars: Record<string, string> = {
@@ -90,7 +93,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Ru
   Object.assign(process.env, vars);
   let app: NestExpressApplication;
   try {
-    app = await createApp();
+    app = await create();
   } finally {
     for (const [name, value] of saved) {
       if (value === undefined) delete process.env[name];
@@ -106,6 +109,17 @@ export async function startService(env: Record<string, string> = {}): Promise<Ru
     app,
     close: () => app.close(),
   };
+}
+
+/**
+ * createApp as `npm run build` made it (dist/): ts-jest does not run the @nestjs/swagger CLI
+ * plugin, so the OpenAPI schemas derived from DTO classes exist only in the build.
+ */
+export async function builtCreateApp(): Promise<typeof createApp> {
+  const built = (await import(join(REPO, 'dist', 'app.factory.js'))) as {
+    createApp: typeof createApp;
+  };
+  return built.createApp;
 }
 
 /** POSTs JSON (or a raw string body) with the demo token unless headers say otherwise. */

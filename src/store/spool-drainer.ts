@@ -5,15 +5,19 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { FieldTypesService, typeFields } from '../influx/field-types.service';
 import { InfluxRefusedError } from '../influx/influx.errors';
 import { describe, InfluxService } from '../influx/influx.service';
-import { FieldType, toLine } from '../influx/line-protocol';
+import { FieldType, Point, toLine, TypedField } from '../influx/line-protocol';
 import { MetricsService } from '../metrics/metrics.service';
-import { eventsConfig, EventsConfig } from '../events/events.config';
-import { SpooledPoint } from './spool-record';
-import { spoolConfig, SpoolConfig } from './spool.config';
-import { SpoolService } from './spool.service';
+import { spoolConfig, SpoolConfig } from '../spool/spool.config';
+import { SpoolService } from '../spool/spool.service';
+import { typeFields } from './field-typing';
+import { SchemaService } from './schema.service';
+
+interface Typed {
+  point: Point;
+  fields: TypedField[];
+}
 
 /** Points replayed per InfluxDB write. */
 const REPLAY_POINTS = 5000;
@@ -25,9 +29,10 @@ const IDLE_MS = 1000;
 /**
  * Replays the spool to InfluxDB in order, in batches, no faster than
  * SPOOL_DRAIN_LINES_PER_SECOND, with exponential backoff and full jitter while InfluxDB is
- * unavailable. Spool space is freed only after InfluxDB acknowledged the points. A point that
- * InfluxDB refuses for good (a field type conflict that appeared after it was accepted) goes to
- * the dead-letter file rather than blocking the points behind it.
+ * unavailable. Spool space is freed only after InfluxDB acknowledged the points. The points are
+ * typed by the same `typeFields` as the live path. A point that InfluxDB refuses for good (a
+ * field type conflict that appeared after it was accepted) goes to the dead-letter file, once,
+ * rather than blocking the points behind it.
  */
 @Injectable()
 export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -42,10 +47,9 @@ export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     private readonly spool: SpoolService,
     private readonly influx: InfluxService,
-    private readonly fieldTypes: FieldTypesService,
+    private readonly schema: SchemaService,
     @Inject(spoolConfig.KEY) private readonly config: SpoolConfig,
     private readonly metrics: MetricsService,
-    @Inject(eventsConfig.KEY) private readonly events: EventsConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -76,6 +80,8 @@ export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdo
       try {
         const entries = await this.spool.next(REPLAY_POINTS);
         if (entries.length === 0) {
+          // Nothing waits any more: no spooled type needs to count as stored.
+          if (this.spool.bytes === 0) this.schema.forgetSpooled();
           await this.sleep(IDLE_MS, 'idle');
           continue;
         }
@@ -98,66 +104,80 @@ export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
-  /** Writes the points; throws (and replays them again later) unless InfluxDB took them all. */
-  private async replay(points: SpooledPoint[]): Promise<void> {
-    let { lines, kept } = await this.typed(points);
+  /**
+   * Writes the points; throws (and they are replayed again later) unless InfluxDB took every
+   * one it can ever take. A point that conflicts with InfluxDB's types (another writer created
+   * the field with another type while it was spooled) is set aside, and the points set aside
+   * go to the dead-letter file only once the others are stored: a replay that fails half-way
+   * and is tried again does not dead-letter anything twice.
+   */
+  private async replay(points: readonly Point[]): Promise<void> {
+    let { typed, refused } = await this.typed(points);
     try {
-      await this.influx.write(lines);
-      return;
+      await this.influx.write(typed.map((t) => toLine(t.point, t.fields)));
     } catch (error) {
       if (!(error instanceof InfluxRefusedError)) throw error;
-      // The cache was behind another writer: learn the types and type the points again (a
+      // The schema was behind another writer: read it again and type the points again (a
       // field another writer made an integer takes integral values), then write.
-      if (error.conflict) await this.fieldTypes.refresh(error.conflict.measurement);
-      ({ lines, kept } = await this.typed(kept));
-    }
-    try {
-      await this.influx.write(lines);
-    } catch (error) {
-      if (!(error instanceof InfluxRefusedError)) throw error;
-      // Still refused: one by one, so that only the points InfluxDB refuses are set aside.
-      for (const [i, line] of lines.entries()) {
-        if (this.stopped) throw new Error('shutting down; the rest is replayed at the next start');
-        try {
-          await this.influx.write([line]);
-        } catch (single) {
-          if (!(single instanceof InfluxRefusedError)) throw single;
-          await this.deadLetter(kept[i]!, single.message);
+      if (error.conflict) await this.schema.refresh(error.conflict.measurement);
+      ({ typed, refused } = await this.typed(points));
+      try {
+        await this.influx.write(typed.map((t) => toLine(t.point, t.fields)));
+      } catch (again) {
+        if (!(again instanceof InfluxRefusedError)) throw again;
+        // Still refused: one by one, so that only the points InfluxDB refuses are set aside.
+        const stored: Typed[] = [];
+        for (const t of typed) {
+          if (this.stopped)
+            throw new Error('shutting down; the rest is replayed at the next start');
+          try {
+            await this.influx.write([toLine(t.point, t.fields)]);
+            stored.push(t);
+          } catch (single) {
+            if (!(single instanceof InfluxRefusedError)) throw single;
+            refused.push({ point: t.point, reason: single.message });
+          }
         }
+        typed = stored;
       }
+    }
+    for (const t of typed) this.schema.remember(t.point.measurement, t.fields);
+    for (const { point, reason } of refused) {
+      if (await this.spool.deadLetter(point, reason)) this.metrics.spoolDeadLettered.inc();
     }
   }
 
-  /** Lines for the points that agree with the known field types; the others dead-lettered. */
-  private async typed(points: SpooledPoint[]): Promise<{ lines: string[]; kept: SpooledPoint[] }> {
-    const lines: string[] = [];
-    const kept: SpooledPoint[] = [];
+  /** The points typed against the schema, and those that conflict with it. */
+  private async typed(
+    points: readonly Point[],
+  ): Promise<{ typed: Typed[]; refused: Array<{ point: Point; reason: string }> }> {
+    const typed: Typed[] = [];
+    const refused: Array<{ point: Point; reason: string }> = [];
     const added = new Map<string, Map<string, FieldType>>();
+    // InfluxDB answers now (or this throws and the replay waits): its types win over what was
+    // known when the points were spooled, so a field another writer created meanwhile is seen.
+    for (const measurement of new Set(points.map((p) => p.measurement))) {
+      await this.schema.refresh(measurement, 1000);
+    }
     for (const point of points) {
-      const stored = await this.fieldTypes.typesOf(point.measurement);
+      const stored = await this.schema.typesOf(point.measurement);
       let addedHere = added.get(point.measurement);
       if (!addedHere) added.set(point.measurement, (addedHere = new Map<string, FieldType>()));
-      const result = typeFields(point, stored, addedHere, this.events.tableName);
+      const result = typeFields(point, stored, addedHere);
       if ('conflict' in result) {
         const { field, stored: was, incoming } = result.conflict;
-        await this.deadLetter(point, `field ${field} is ${was}, this value is ${incoming}`);
-        continue;
+        refused.push({ point, reason: `field ${field} is ${was}, this value is ${incoming}` });
+      } else {
+        typed.push({ point, fields: result.fields });
       }
-      lines.push(toLine({ ...point, fields: result.fields }));
-      kept.push(point);
     }
-    return { lines, kept };
+    return { typed, refused };
   }
 
   private gauge(): void {
     this.metrics.spoolBytes.set(this.spool.bytes);
     this.metrics.spoolRecords.set(this.spool.pendingRecords);
     this.metrics.spoolOldestAgeSeconds.set(this.spool.oldestAgeSeconds());
-  }
-
-  private async deadLetter(point: SpooledPoint, reason: string): Promise<void> {
-    await this.spool.deadLetter(point, reason);
-    this.metrics.spoolDeadLettered.inc();
   }
 
   private sleep(ms: number, reason: 'idle' | 'pace' | 'backoff'): Promise<void> {

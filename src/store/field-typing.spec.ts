@@ -1,13 +1,16 @@
-import { FieldInput, typeFields } from './field-types.service';
-import { FieldType } from './line-protocol';
+import type { FieldType, FieldValue, Point } from '../influx/line-protocol';
+import { typeFields } from './field-typing';
+
+function point(measurement: string, fields: Array<[string, FieldValue]>): Point {
+  return { measurement, tags: [], fields, time: 1n };
+}
 
 function typed(
-  fields: Array<[string, FieldInput]>,
+  fields: Array<[string, FieldValue]>,
   stored: Record<string, FieldType> = {},
   added: Map<string, FieldType> = new Map(),
 ) {
-  const point = { measurement: 'analytics', tags: [], fields };
-  return typeFields(point, new Map(Object.entries(stored)), added, 'events');
+  return typeFields(point('analytics', fields), new Map(Object.entries(stored)), added);
 }
 
 describe(typeFields.name, () => {
@@ -93,7 +96,7 @@ describe(typeFields.name, () => {
       });
     });
 
-    it.each<[string, FieldInput, string]>([
+    it.each<[string, FieldValue, string]>([
       ['a string', 'seven', 'string'],
       ['a boolean', true, 'boolean'],
     ])('refuses %s, naming both types', (_case, value, incoming) => {
@@ -149,7 +152,7 @@ describe(typeFields.name, () => {
       });
     });
 
-    it.each<[FieldType, FieldInput, string]>([
+    it.each<[FieldType, FieldValue, string]>([
       ['string', 5, 'float'],
       ['string', true, 'boolean'],
       ['boolean', 'true', 'string'],
@@ -177,8 +180,7 @@ describe(typeFields.name, () => {
   });
 
   it('names the measurement it was given', () => {
-    const point = { measurement: 'cpu', tags: [], fields: [['v', 'x']] as const };
-    expect(typeFields(point, new Map([['v', 'float']]), new Map(), 'analytics')).toEqual({
+    expect(typeFields(point('cpu', [['v', 'x']]), new Map([['v', 'float']]), new Map())).toEqual({
       conflict: { measurement: 'cpu', field: 'v', incoming: 'string', stored: 'float' },
     });
   });
@@ -211,22 +213,26 @@ describe(typeFields.name, () => {
   });
 });
 
-describe(`${typeFields.name} in the events measurement`, () => {
+describe(`${typeFields.name} for an event beside the original's data`, () => {
   it('types the fields after the layout rules of data the original wrote', () => {
-    const point = { measurement: 'analytics', tags: [['event', 'login']] as const, fields: [] };
+    const event = (fields: Array<[string, FieldValue]>): Point => ({
+      measurement: 'analytics',
+      tags: [['event', 'login']],
+      fields,
+      time: 1n,
+      eventId: 'entry_1',
+    });
     const stored = new Map<string, FieldType>([
       ['event', 'string'],
       ['uid', 'integer'],
     ]);
-    expect(typeFields({ ...point, fields: [['uid', 7]] }, stored, new Map(), 'analytics')).toEqual({
+    expect(typeFields(event([['uid', 7]]), stored, new Map())).toEqual({
       fields: [
         { key: 'uid', type: 'integer', value: 7 },
         { key: 'event', type: 'string', value: 'login' },
       ],
     });
-    expect(
-      typeFields({ ...point, fields: [['uid', 7.5]] }, stored, new Map(), 'analytics'),
-    ).toEqual({
+    expect(typeFields(event([['uid', 7.5]]), stored, new Map())).toEqual({
       conflict: { measurement: 'analytics', field: 'uid', incoming: 'float', stored: 'integer' },
     });
   });

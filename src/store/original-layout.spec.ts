@@ -1,19 +1,22 @@
-import { FieldType } from './line-protocol';
-import { originalLayout, UntypedPoint } from './original-layout';
+import type { FieldType, FieldValue, Point } from '../influx/line-protocol';
+import { originalLayout } from './original-layout';
 
-function event(fields: UntypedPoint['fields'], measurement = 'analytics'): UntypedPoint {
-  return { measurement, tags: [['event', 'pnc.purchase']], fields };
+function event(
+  fields: Array<[string, FieldValue]>,
+  tags: Array<[string, string]> = [['event', 'pnc.purchase']],
+): Point {
+  return { measurement: 'analytics', tags, fields, time: 1n, eventId: 'entry_1' };
 }
 
-function layout(point: UntypedPoint, stored: Record<string, FieldType> = {}) {
-  return originalLayout(point, new Map(Object.entries(stored)), 'analytics');
+function layout(point: Point, stored: Record<string, FieldType> = {}) {
+  return originalLayout(point, new Map(Object.entries(stored)));
 }
 
 /** The field types of a measurement the original wrote: every key a field, integers as such. */
 const ORIGINAL = { event: 'string', event_id: 'string', now: 'float', uid: 'string' } as const;
 
 describe(originalLayout.name, () => {
-  describe('`event` where the measurement already has it as a field', () => {
+  describe('a tag the measurement already holds as a field', () => {
     it('adds `event` as a string field with the tag value', () => {
       expect(layout(event([['uid', 'u1']]), ORIGINAL)).toEqual([
         ['uid', 'u1'],
@@ -21,47 +24,56 @@ describe(originalLayout.name, () => {
       ]);
     });
 
-    it('adds nothing to a measurement without an `event` field (an empty one, or ours)', () => {
+    it('adds nothing to a measurement without such a field (an empty one, or ours)', () => {
       expect(layout(event([['uid', 'u1']]))).toEqual([['uid', 'u1']]);
       expect(layout(event([['uid', 'u1']]), { uid: 'string', event_id: 'string' })).toEqual([
         ['uid', 'u1'],
       ]);
     });
 
-    it('adds nothing where `event` is a field of another type (it would only conflict)', () => {
+    it('adds nothing where the tag text cannot be the stored type (it would only conflict)', () => {
       expect(layout(event([['uid', 'u1']]), { event: 'float' })).toEqual([['uid', 'u1']]);
+      const tags: Array<[string, string]> = [
+        ['event', 'e'],
+        ['count', 'many'],
+        ['ok', 'yes'],
+      ];
+      expect(layout(event([], tags), { count: 'integer', ok: 'boolean' })).toEqual([]);
     });
 
-    it('keeps an `event` field the point already has', () => {
-      const point = event([['event', 'given']]);
-      expect(layout(point, ORIGINAL)).toEqual([['event', 'given']]);
+    it('keeps a field of that name the event already has', () => {
+      expect(layout(event([['event', 'given']]), ORIGINAL)).toEqual([['event', 'given']]);
     });
 
-    it('adds nothing to a point without an `event` tag', () => {
-      const point = { measurement: 'analytics', tags: [['host', 'a']] as const, fields: [] };
-      expect(layout(point, ORIGINAL)).toEqual([]);
-    });
-
-    it('does the same for any other tag (EVENT_TAGS) that is a string field', () => {
-      const point = {
-        measurement: 'analytics',
-        tags: [
-          ['event', 'login'],
-          ['tags_app-name', 'billing'],
-          ['region', 'eu'],
-        ] as const,
-        fields: [['uid', 'u1']] as const,
-      };
-      expect(layout(point, { ...ORIGINAL, 'tags_app-name': 'string', region: 'float' })).toEqual([
+    it('does the same for EVENT_TAGS keys, in the type the field has', () => {
+      const tags: Array<[string, string]> = [
+        ['event', 'login'],
+        ['tags_app-name', 'billing'],
+        ['count', '5'],
+        ['price', '12.5'],
+        ['ok', 'True'],
+        ['region', 'eu'],
+      ];
+      const stored = {
+        ...ORIGINAL,
+        'tags_app-name': 'string',
+        count: 'integer',
+        price: 'float',
+        ok: 'boolean',
+      } as const;
+      expect(layout(event([['uid', 'u1']], tags), stored)).toEqual([
         ['uid', 'u1'],
         ['event', 'login'],
         ['tags_app-name', 'billing'],
+        ['count', 5],
+        ['price', 12.5],
+        ['ok', true],
       ]);
     });
 
-    it('leaves other measurements alone', () => {
-      const point = event([['value', 1]], 'server_startup');
-      expect(layout(point, ORIGINAL)).toEqual([['value', 1]]);
+    it('leaves an integer field alone when the tag text is not integral', () => {
+      const tags: Array<[string, string]> = [['count', '2.5']];
+      expect(layout(event([], tags), { count: 'integer' })).toEqual([]);
     });
   });
 
@@ -82,17 +94,23 @@ describe(originalLayout.name, () => {
     });
 
     it('leaves string and boolean uids, and other numeric keys, as they are', () => {
-      const fields = [
+      const fields: Array<[string, FieldValue]> = [
         ['uid', 'u1'],
         ['count', 5],
-      ] as const;
+      ];
       expect(layout(event(fields))).toEqual(fields);
       expect(layout(event([['uid', true]]))).toEqual([['uid', true]]);
     });
+  });
 
-    it('is a number like any other outside the events measurement', () => {
-      expect(layout(event([['uid', 42]], 'cpu'))).toEqual([['uid', 42]]);
-    });
+  it('leaves points of the 1.1 API (no event id) as they were sent', () => {
+    const point: Point = {
+      measurement: 'analytics',
+      tags: [['event', 'restart']],
+      fields: [['uid', 42]],
+      time: 1n,
+    };
+    expect(layout(point, ORIGINAL)).toEqual([['uid', 42]]);
   });
 
   it('applies both rules at once, and does not change the point it was given', () => {

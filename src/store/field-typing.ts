@@ -1,0 +1,50 @@
+import type { FieldTypeConflict } from '../influx/influx.errors';
+import type { FieldType, Point, TypedField } from '../influx/line-protocol';
+import { originalLayout } from './original-layout';
+
+/** InfluxDB's integers are int64: from -2^63 (included) to 2^63 (excluded). */
+const INT64_LIMIT = 2 ** 63;
+
+/**
+ * THE place where a point's fields get their storage types from the schema; the live write
+ * path, the spool fallback and the replay all call it, so a rule about what a field is stored
+ * as goes here and nowhere else. `stored` holds the types the measurement already has (in
+ * InfluxDB, or waiting in the spool); `added` the types of earlier points of the same call, so
+ * that points of one call (an array, a batch, a replay) also agree with each other.
+ *
+ * README "How events and points are stored": numbers are floats unless the field is already an
+ * integer, and then must be integral; strings and booleans are what they are. For events, the
+ * layout rules of data the original wrote apply first (`originalLayout`). A point that conflicts adds nothing to
+ * `added`; a point that does not adds its new fields.
+ */
+export function typeFields(
+  point: Point,
+  stored: ReadonlyMap<string, FieldType>,
+  added: Map<string, FieldType>,
+): { fields: TypedField[] } | { conflict: FieldTypeConflict } {
+  const typed: TypedField[] = [];
+  for (const [key, value] of originalLayout(point, stored)) {
+    const known = stored.get(key) ?? added.get(key);
+    let type: FieldType;
+    if (typeof value === 'number') {
+      type = known === 'integer' ? 'integer' : 'float';
+    } else {
+      type = typeof value === 'string' ? 'string' : 'boolean';
+    }
+    const integral =
+      Number.isInteger(value) &&
+      (value as number) >= -INT64_LIMIT &&
+      (value as number) < INT64_LIMIT;
+    if (known !== undefined && (known !== type || (type === 'integer' && !integral))) {
+      const incoming = type === 'integer' ? 'float' : type;
+      return {
+        conflict: { measurement: point.measurement, field: key, incoming, stored: known },
+      };
+    }
+    typed.push({ key, type, value });
+  }
+  for (const field of typed) {
+    if (!stored.has(field.key) && !added.has(field.key)) added.set(field.key, field.type);
+  }
+  return { fields: typed };
+}

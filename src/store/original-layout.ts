@@ -1,0 +1,63 @@
+import type { FieldType, FieldValue, Point } from '../influx/line-protocol';
+
+/**
+ * The storage rules that depend on what a measurement already holds, so that events stored now
+ * sit beside the ones the original service wrote (it stored every event key as both a tag and
+ * a field) and old queries find both. They apply to events only (points with an event id):
+ * the original stored points of the 1.1 API as they were sent, and so do we.
+ *
+ * - A tag of the event (`event`, and keys in EVENT_TAGS such as the original client's
+ *   `tags_app-name`) that the measurement already holds as a field is written as that field
+ *   too: InfluxQL resolves `WHERE event = 'x'` and `count(event)` to the field. The field keeps
+ *   its stored type: a tag text that cannot be that type (`"abc"` for an integer field) is left
+ *   a tag only, rather than refusing the event for a copy it did not ask for.
+ * - A numeric `uid` is stored as its decimal text, so that it sits beside the string uids and
+ *   `WHERE uid = '42'` finds it, unless `uid` is already a numeric field (the original wrote a
+ *   numeric uid first): then the number is kept and typed as any number (an integer field takes
+ *   integral values, anything else is a conflict).
+ *
+ * Pure: returns the fields to type, the point's own array when nothing changes.
+ */
+export function originalLayout(
+  point: Point,
+  stored: ReadonlyMap<string, FieldType>,
+): ReadonlyArray<readonly [string, FieldValue]> {
+  if (point.eventId === undefined) return point.fields;
+  let fields = point.fields;
+  const uid = fields.findIndex(([key]) => key === 'uid');
+  const uidValue = fields[uid]?.[1];
+  const uidType = stored.get('uid');
+  if (typeof uidValue === 'number' && uidType !== 'integer' && uidType !== 'float') {
+    fields = fields.map((entry, i) => (i === uid ? ['uid', decimalText(uidValue)] : entry));
+  }
+  const alsoFields: Array<[string, FieldValue]> = [];
+  for (const [key, text] of point.tags) {
+    const type = stored.get(key);
+    if (type === undefined || fields.some(([field]) => field === key)) continue;
+    const value = asStored(text, type);
+    if (value !== undefined) alsoFields.push([key, value]);
+  }
+  return alsoFields.length === 0 ? fields : [...fields, ...alsoFields];
+}
+
+/** The tag text as a value of the field's stored type, or undefined if it cannot be one. */
+function asStored(text: string, type: FieldType): FieldValue | undefined {
+  switch (type) {
+    case 'string':
+      return text;
+    case 'boolean':
+      // Tags hold booleans as Python wrote them (`True`), the way tagText writes them.
+      return text === 'True' ? true : text === 'False' ? false : undefined;
+    case 'integer':
+    case 'float': {
+      const value = text.trim() === '' ? NaN : Number(text);
+      if (!Number.isFinite(value)) return undefined;
+      return type === 'integer' && !Number.isInteger(value) ? undefined : value;
+    }
+  }
+}
+
+/** `42` → `"42"`, `1.5` → `"1.5"`; integers too large for plain `String` keep every digit. */
+function decimalText(value: number): string {
+  return Number.isInteger(value) ? BigInt(value).toString() : String(value);
+}
