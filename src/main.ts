@@ -11,8 +11,9 @@ async function bootstrap(): Promise<void> {
   if (healthPort !== undefined) await checkAddress(healthPort, host, 'HEALTH_PORT');
   const app = await createApp();
   await app.init();
-  await listen(app.getHttpServer(), port, host);
+  // Before PORT: once PORT answers, so does HEALTH_PORT.
   await app.get(HealthListener).listen();
+  await listen(app.getHttpServer(), port, host);
 }
 
 bootstrap().catch((error: unknown) => {

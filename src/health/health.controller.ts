@@ -23,7 +23,7 @@ export class HealthController {
 
   /**
    * Liveness (GET and HEAD): never looks at InfluxDB, so an outage restarts no pod. HEALTH_PORT,
-   * when set, answers the same (HealthListener).
+   * when set, answers the same from a thread of its own (HealthListener).
    */
   @Get(['', 'ping'])
   @ApiOperation({ summary: 'Liveness: never looks at InfluxDB' })

@@ -6,7 +6,7 @@ import { ConfigError } from '../env';
  * net.core.somaxconn). Node's default, 511, is below the 2,000 connections a spike opens at
  * once: past the queue, the kernel drops handshakes and clients wait seconds for their retries.
  */
-const LISTEN_BACKLOG = 4096;
+export const LISTEN_BACKLOG = 4096;
 
 /**
  * Listens on HOST:PORT (or the port variable `portVariable` names). A failure is a ConfigError
@@ -47,7 +47,8 @@ export async function checkAddress(
   await new Promise<void>((resolve) => probe.close(() => resolve()));
 }
 
-function listenError(error: unknown, portVariable: string): unknown {
+/** The ConfigError for a failure to listen on HOST and the port `portVariable` names. */
+export function listenError(error: unknown, portVariable: string): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   switch (code) {
     case 'EADDRINUSE':
