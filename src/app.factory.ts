@@ -22,10 +22,10 @@ export async function createApp(): Promise<NestExpressApplication> {
   });
   app.useLogger(app.get(Logger));
   app.flushLogs();
-  // First of all middleware: a write refused under overload costs no logging, parsing or auth.
-  app.use(app.get(LoadShedder).middleware);
   app.use(malformedPath);
   configureHttpServer(app.getHttpServer());
+  // In front of Express: a write refused under overload costs no routing, logging or auth.
+  app.get(LoadShedder).attach(app.getHttpServer());
   app.disable('x-powered-by');
   // Express would hash every answer for an ETag; no client revalidates these answers.
   app.set('etag', false);

@@ -1,14 +1,18 @@
 import 'reflect-metadata';
 import { ConfigError } from './env';
 import { createApp } from './app.factory';
+import { HealthListener } from './health/health-listener';
 import { httpConfig } from './http/http.config';
 import { checkAddress, listen } from './http/listen';
 
 async function bootstrap(): Promise<void> {
-  const { port, host } = httpConfig();
+  const { port, healthPort, host } = httpConfig();
   await checkAddress(port, host);
+  if (healthPort !== undefined) await checkAddress(healthPort, host, 'HEALTH_PORT');
   const app = await createApp();
   await app.init();
+  // Before PORT: once PORT answers, so does HEALTH_PORT.
+  await app.get(HealthListener).listen();
   await listen(app.getHttpServer(), port, host);
 }
 

@@ -1,6 +1,6 @@
 /**
  * config/k8s/: every manifest parses, and the StatefulSet agrees with the service it runs: the
- * probes hit /ping and /ready on the service's port, the grace period outlasts the shutdown,
+ * probes hit /ping (liveness: on HEALTH_PORT) and /ready on the service's ports, the grace period outlasts the shutdown,
  * each replica's own spool volume is mounted at SPOOL_DIR and kept when the set scales in, the
  * Secret at ACCESS_JSON (as the Dockerfile and the ConfigMap set them, read with the service's
  * own config parsers), and the pod runs as the image's non-root user on a read-only root file
@@ -220,8 +220,8 @@ describe('config/k8s', () => {
     expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: APP_LABEL } });
   });
 
-  it('probes liveness on /ping and readiness on /ready, on the port the service listens on', () => {
-    const { port } = parseHttpConfig(env);
+  it('probes liveness on /ping on HEALTH_PORT, readiness on /ready on PORT', () => {
+    const { port, healthPort } = parseHttpConfig(env);
     const resolve = (probePort: number | string) =>
       typeof probePort === 'number'
         ? probePort
@@ -229,9 +229,9 @@ describe('config/k8s', () => {
     expect(container.livenessProbe.httpGet.path).toBe('/ping');
     expect(container.startupProbe?.httpGet.path).toBe('/ping');
     expect(container.readinessProbe.httpGet.path).toBe('/ready');
-    for (const probe of [container.livenessProbe, container.readinessProbe]) {
-      expect(resolve(probe.httpGet.port)).toBe(port);
-    }
+    expect(healthPort).toEqual(expect.any(Number));
+    expect(resolve(container.livenessProbe.httpGet.port)).toBe(healthPort);
+    expect(resolve(container.readinessProbe.httpGet.port)).toBe(port);
     // /ready itself gives InfluxDB 2 s (READY_TIMEOUT_MS) before it answers 503.
     expect(container.readinessProbe.timeoutSeconds).toBeGreaterThan(2);
   });

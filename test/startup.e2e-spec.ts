@@ -186,6 +186,8 @@ describe('start-up with a bad environment variable', () => {
   const cases: Array<[string, Record<string, string>, RegExp, string[]]> = [
     ['PORT=abc', { PORT: 'abc' }, /\bPORT\b/, ['abc']],
     ['PORT=70000', { PORT: '70000' }, /\bPORT\b/, ['70000']],
+    ['HEALTH_PORT=abc', { HEALTH_PORT: 'abc' }, /\bHEALTH_PORT\b/, ['abc']],
+    ['HEALTH_PORT=PORT', { PORT: '20999', HEALTH_PORT: '20999' }, /HEALTH_PORT must differ/, []],
     ["HOST='not a host'", { HOST: 'not a host' }, /\bHOST\b/, ['not a host']],
     // Looks like an address but is none: the resolver fails at listen, not the config check.
     ['HOST=999.1.1.1', { HOST: '999.1.1.1' }, /^stats-service: HOST must be .*resolves/, ['999.1']],
@@ -430,6 +432,46 @@ describe('a good start', () => {
     const response = await waitForPing(started, `http://127.0.0.1:${port}/ping`);
 
     await expect(response.json()).resolves.toMatchObject({ status: 'ok', version });
+  });
+
+  it('with HEALTH_PORT, answers /ping there as on PORT, and nothing else', async () => {
+    const port = await freePort();
+    const healthPort = await freePort();
+    const env = { ...goodEnv(), PORT: String(port), HEALTH_PORT: String(healthPort) };
+    const started = startMain(env);
+    try {
+      const onPort = await waitForPing(started, `http://127.0.0.1:${port}/ping`);
+      const onHealth = await fetch(`http://127.0.0.1:${healthPort}/ping`);
+      const head = await fetch(`http://127.0.0.1:${healthPort}/ping`, { method: 'HEAD' });
+      const write = await fetch(`http://127.0.0.1:${healthPort}/log/event`, {
+        method: 'POST',
+        body: '{}',
+      });
+
+      expect(onHealth.status).toBe(200);
+      expect(onHealth.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(await onHealth.json()).toEqual(await onPort.json());
+      expect(head.status).toBe(200);
+      expect(write.status).toBe(404);
+      await expect(write.json()).resolves.toMatchObject({ statusCode: 404, error: 'Not Found' });
+    } finally {
+      await dropDatabase(influxUrl(), env.INFLUX_DATABASE);
+    }
+  });
+
+  it('a HEALTH_PORT that is taken stops it with one line naming HEALTH_PORT', async () => {
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const { port } = squatter.address() as { port: number };
+    const env = { ...goodEnv(), PORT: String(await freePort()), HEALTH_PORT: String(port) };
+    try {
+      const result = await exitOf(startMain(env));
+
+      expectOneLineFailure(result, /^stats-service: HEALTH_PORT must be free/, []);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+      await dropDatabase(influxUrl(), env.INFLUX_DATABASE);
+    }
   });
 
   it('a PORT that is taken stops it with one line and no stack trace', async () => {

@@ -6,7 +6,7 @@ import { InfluxHealthIndicator } from '../influx/influx.health';
 import { ref } from '../openapi/schemas';
 import { SpoolHealthIndicator } from '../spool/spool.health';
 import { GracefulShutdown } from './graceful-shutdown';
-import { VERSION as version } from '../version';
+import { LIVENESS } from './liveness';
 
 /** How long /ready waits for InfluxDB's ping before calling it down. */
 const READY_TIMEOUT_MS = 2000;
@@ -21,12 +21,15 @@ export class HealthController {
     private readonly shutdown: GracefulShutdown,
   ) {}
 
-  /** Liveness (GET and HEAD): never looks at InfluxDB, so an outage restarts no pod. */
+  /**
+   * Liveness (GET and HEAD): never looks at InfluxDB, so an outage restarts no pod. HEALTH_PORT,
+   * when set, answers the same from a thread of its own (HealthListener).
+   */
   @Get(['', 'ping'])
   @ApiOperation({ summary: 'Liveness: never looks at InfluxDB' })
   @ApiOkResponse({ description: 'Alive.', schema: ref('Liveness') })
   ping() {
-    return { status: 'ok', name: 'stats-service', version };
+    return LIVENESS;
   }
 
   /**

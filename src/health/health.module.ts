@@ -6,6 +6,7 @@ import { InfluxModule } from '../influx/influx.module';
 import { SpoolModule } from '../spool/spool.module';
 import { GracefulShutdown } from './graceful-shutdown';
 import { HealthController } from './health.controller';
+import { HealthListener } from './health-listener';
 
 @Module({
   imports: [
@@ -15,6 +16,6 @@ import { HealthController } from './health.controller';
     SpoolModule,
   ],
   controllers: [HealthController],
-  providers: [GracefulShutdown],
+  providers: [GracefulShutdown, HealthListener],
 })
 export class HealthModule {}

@@ -26,6 +26,21 @@ describe(parseHttpConfig.name, () => {
     });
   });
 
+  it('opens no liveness listener unless HEALTH_PORT is set', () => {
+    expect(parseHttpConfig({}).healthPort).toBeUndefined();
+    expect(parseHttpConfig({ HEALTH_PORT: ' ' }).healthPort).toBeUndefined();
+    expect(parseHttpConfig({ HEALTH_PORT: '20081' }).healthPort).toBe(20081);
+  });
+
+  it.each([
+    [{ HEALTH_PORT: 'abc' }, 'HEALTH_PORT must be a whole number'],
+    [{ HEALTH_PORT: '0' }, 'HEALTH_PORT must be between 1 and 65535'],
+    [{ HEALTH_PORT: '20080' }, 'HEALTH_PORT must differ from PORT'],
+    [{ PORT: '9000', HEALTH_PORT: '9000' }, 'HEALTH_PORT must differ from PORT'],
+  ])('refuses HEALTH_PORT in %o: %s', (env, message) => {
+    expect(configErrorOf(() => parseHttpConfig(env)).message).toBe(message);
+  });
+
   it('writes readable lines to a terminal, JSON in production whatever stdout is', () => {
     expect(parseHttpConfig({}, true).logFormat).toBe('pretty');
     expect(parseHttpConfig({ NODE_ENV: 'production' }, true).logFormat).toBe('json');

@@ -1,11 +1,13 @@
 import { ConfigType, registerAs } from '@nestjs/config';
-import { Env, integer, matching, oneOf } from '../env';
+import { ConfigError, Env, integer, matching, oneOf, text } from '../env';
 import { logFormat } from './log-format';
 
 /** `stdoutIsTty`: whether a person reads the log (see log-format.ts); false for a parse of a file. */
 export function parseHttpConfig(env: Env, stdoutIsTty = false) {
+  const port = integer(env, 'PORT', 20080, 0, 65535);
   return {
-    port: integer(env, 'PORT', 20080, 0, 65535),
+    port,
+    healthPort: healthPort(env, port),
     host:
       matching(env, 'HOST', /^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or IP address') ??
       '0.0.0.0',
@@ -32,6 +34,18 @@ export function parseHttpConfig(env: Env, stdoutIsTty = false) {
      */
     shedMaxInFlight: integer(env, 'SHED_MAX_IN_FLIGHT', 256, 0, 1_000_000),
   };
+}
+
+/**
+ * HEALTH_PORT: a second listener that answers only the liveness probe (`GET /ping`), so that a
+ * probe never queues behind a spike's connections on PORT (README, "Under overload"). Unset or
+ * empty: none.
+ */
+function healthPort(env: Env, port: number): number | undefined {
+  if (text(env, 'HEALTH_PORT') === undefined) return undefined;
+  const health = integer(env, 'HEALTH_PORT', 0, 1, 65535);
+  if (health === port) throw new ConfigError('HEALTH_PORT must differ from PORT');
+  return health;
 }
 
 export const httpConfig = registerAs('http', () =>

@@ -6,13 +6,19 @@ import { ConfigError } from '../env';
  * net.core.somaxconn). Node's default, 511, is below the 2,000 connections a spike opens at
  * once: past the queue, the kernel drops handshakes and clients wait seconds for their retries.
  */
-const LISTEN_BACKLOG = 4096;
+export const LISTEN_BACKLOG = 4096;
 
 /**
- * Listens on HOST:PORT. A failure is a ConfigError naming the variable and the rule in one line
- * (not Nest's logged error plus a resolver stack): the host and port come from the environment.
+ * Listens on HOST:PORT (or the port variable `portVariable` names). A failure is a ConfigError
+ * naming the variable and the rule in one line (not Nest's logged error plus a resolver stack):
+ * the host and port come from the environment.
  */
-export async function listen(server: Server, port: number, host: string): Promise<void> {
+export async function listen(
+  server: Server,
+  port: number,
+  host: string,
+  portVariable = 'PORT',
+): Promise<void> {
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -22,7 +28,7 @@ export async function listen(server: Server, port: number, host: string): Promis
       });
     });
   } catch (error) {
-    throw listenError(error);
+    throw listenError(error, portVariable);
   }
 }
 
@@ -31,19 +37,26 @@ export async function listen(server: Server, port: number, host: string): Promis
  * or is not this machine's, or a PORT in use, then stops start-up with its one line before the
  * application has logged or replayed anything.
  */
-export async function checkAddress(port: number, host: string): Promise<void> {
+export async function checkAddress(
+  port: number,
+  host: string,
+  portVariable = 'PORT',
+): Promise<void> {
   const probe = createServer();
-  await listen(probe, port, host);
+  await listen(probe, port, host, portVariable);
   await new Promise<void>((resolve) => probe.close(() => resolve()));
 }
 
-function listenError(error: unknown): unknown {
+/** The ConfigError for a failure to listen on HOST and the port `portVariable` names. */
+export function listenError(error: unknown, portVariable: string): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   switch (code) {
     case 'EADDRINUSE':
-      return new ConfigError('PORT must be free on HOST; it is already in use (EADDRINUSE)');
+      return new ConfigError(
+        `${portVariable} must be free on HOST; it is already in use (EADDRINUSE)`,
+      );
     case 'EACCES':
-      return new ConfigError('PORT must be one this user may listen on (EACCES)');
+      return new ConfigError(`${portVariable} must be one this user may listen on (EACCES)`);
     case 'EADDRNOTAVAIL':
       return new ConfigError('HOST must be an address of this machine (EADDRNOTAVAIL)');
     case 'ENOTFOUND':

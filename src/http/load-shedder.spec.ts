@@ -32,7 +32,7 @@ describe(LoadShedder.name, () => {
 
   beforeAll(async () => {
     server = createServer((req, res) =>
-      shedder.middleware(req, res, () => {
+      shedder.admit(req, res, () => {
         held.push(() => res.end('handled'));
       }),
     );
@@ -50,9 +50,9 @@ describe(LoadShedder.name, () => {
     lag.utilization = 0;
   });
 
-  function send(method: string, path: string) {
+  function send(method: string, path: string, to = port) {
     return new Promise<{ status: number; retryAfter?: string; body: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method, path, agent: false }, (res) => {
+      const req = request({ host: '127.0.0.1', port: to, method, path, agent: false }, (res) => {
         let body = '';
         res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
         res.on('end', () =>
@@ -128,5 +128,27 @@ describe(LoadShedder.name, () => {
     const count = (text: string) =>
       Number(/stats_http_shed_total\{reason="event_loop_utilization"\} (\d+)/.exec(text)?.[1] ?? 0);
     expect(count(after.body) - count(before.body)).toBe(1);
+  });
+
+  it('refuses in front of the listeners a server already has, and hands them the rest', async () => {
+    const seen: string[] = [];
+    const front = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.end('handled');
+    });
+    shedder.attach(front);
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const frontPort = (front.address() as AddressInfo).port;
+    try {
+      lag.ms = 10_000;
+      const refused = await send('POST', '/log/event', frontPort);
+      const read = await send('GET', '/ping', frontPort);
+      expect(refused).toMatchObject({ status: 503, retryAfter: '5' });
+      expect(read).toMatchObject({ status: 200, body: 'handled' });
+      expect(seen).toEqual(['GET /ping']);
+    } finally {
+      front.closeAllConnections();
+      await new Promise((resolve) => front.close(resolve));
+    }
   });
 });

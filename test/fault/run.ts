@@ -17,8 +17,10 @@
  *   3. sigterm        SIGTERM under load: exit 0 within SHUTDOWN_TIMEOUT_MS.
  *   4. spool-full     SPOOL_MAX_BYTES reached while InfluxDB is down: 503 + Retry-After,
  *                     /ready 503 (spool) while /ping 200; drained and ready again once it is up.
- *   5. overload       2,000 connections posting for 20 s while /ping is probed: liveness p99
- *                     under 500 ms, writes shed with 503 + Retry-After, no reset or timeout.
+ *   5. overload       2,000 connections posting for 20 s while /ping is probed on HEALTH_PORT
+ *                     (where the Kubernetes liveness probe asks) and on PORT: p99 under 500 ms
+ *                     and no probe over 1 s on HEALTH_PORT, writes shed with 503 + Retry-After,
+ *                     no reset or timeout. PORT's /ping figures are printed, not checked.
  *
  * Needs `npm run build` first and `influxd` (1.x) on the PATH. FAULT_ONLY=<name>[,<name>] runs
  * some scenarios only. Prints one block per scenario and, last, `fault: <n> passed, <m> failed`;
@@ -208,6 +210,8 @@ class Scope {
 interface Service {
   name: string;
   url: string;
+  /** The liveness listener (HEALTH_PORT), `http://127.0.0.1:<port>`. */
+  healthUrl: string;
   child: ChildProcess;
   exit: Promise<Exit>;
   output(): string;
@@ -231,10 +235,12 @@ interface ServiceOptions {
  */
 async function startService(scope: Scope, name: string, opts: ServiceOptions): Promise<Service> {
   const port = await freePort();
+  const healthPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     PORT: String(port),
+    HEALTH_PORT: String(healthPort),
     HOST: '127.0.0.1',
     INFLUX_URL: opts.influx.url,
     INFLUX_DATABASE: opts.database,
@@ -247,6 +253,7 @@ async function startService(scope: Scope, name: string, opts: ServiceOptions): P
   const service: Service = {
     name,
     url: `http://127.0.0.1:${port}`,
+    healthUrl: `http://127.0.0.1:${healthPort}`,
     child,
     exit,
     output,
@@ -758,8 +765,8 @@ interface Probe {
   status: number;
 }
 
-/** GET /ping every PROBE_EVERY_MS from this process until `until` resolves. */
-async function probePing(service: Service, until: Promise<unknown>): Promise<Probe[]> {
+/** GET `url`/ping every PROBE_EVERY_MS from this process until `until` resolves. */
+async function probePing(url: string, until: Promise<unknown>): Promise<Probe[]> {
   const probes: Probe[] = [];
   let done = false;
   void until.finally(() => (done = true));
@@ -767,7 +774,7 @@ async function probePing(service: Service, until: Promise<unknown>): Promise<Pro
   while (!done) {
     const at = Date.now();
     pending.push(
-      httpRequest('GET', `${service.url}/ping`).then(
+      httpRequest('GET', `${url}/ping`).then(
         (reply) => void probes.push({ at, ms: Date.now() - at, status: reply.status }),
         () => void probes.push({ at, ms: Date.now() - at, status: 0 }),
       ),
@@ -834,23 +841,38 @@ async function overload(scope: Scope): Promise<void> {
   );
   await load.started;
   const spikeAt = Date.now();
-  const probes = await probePing(service, load.done);
+  // The Kubernetes liveness probe asks HEALTH_PORT (config/k8s/statefulset.yaml): the limits
+  // apply there. PORT's figures are printed for comparison (README, "Under overload").
+  const [probes, mainProbes] = await Promise.all([
+    probePing(service.healthUrl, load.done),
+    probePing(service.url, load.done),
+  ]);
   const answers = await load.done;
   const t = tally(scope, answers);
 
-  const latencies = probes.map((p) => p.ms).sort((a, b) => a - b);
-  const p50 = percentile(latencies, 50);
-  const p99 = percentile(latencies, 99);
-  const max = latencies.at(-1) ?? NaN;
-  const failedProbes = probes.filter((p) => p.status !== 200).length;
+  const figures = (of: Probe[]) => {
+    const latencies = of.map((p) => p.ms).sort((a, b) => a - b);
+    return {
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: latencies.at(-1) ?? NaN,
+      failed: of.filter((p) => p.status !== 200).length,
+    };
+  };
+  const { p50, p99, max, failed: failedProbes } = figures(probes);
+  const main = figures(mainProbes);
   scope.summary.push(
-    `/ping during the spike: ${probes.length} probes, p50 ${p50} ms, p99 ${p99} ms, max ${max} ms, ` +
-      `not 200: ${failedProbes}`,
+    `/ping on HEALTH_PORT during the spike: ${probes.length} probes, p50 ${p50} ms, p99 ${p99} ms, ` +
+      `max ${max} ms, not 200: ${failedProbes}`,
+  );
+  scope.note(
+    `/ping on PORT (not checked): ${mainProbes.length} probes, p50 ${main.p50} ms, ` +
+      `p99 ${main.p99} ms, max ${main.max} ms, not 200: ${main.failed}`,
   );
   const slow = probes.filter((p) => p.ms > PING_P99_LIMIT_MS);
   if (slow.length > 0) {
     scope.note(
-      `probes over ${PING_P99_LIMIT_MS} ms: ${slow.map((p) => `${p.ms} ms at +${((p.at - spikeAt) / 1000).toFixed(1)} s`).join(', ')}`,
+      `HEALTH_PORT probes over ${PING_P99_LIMIT_MS} ms: ${slow.map((p) => `${p.ms} ms at +${((p.at - spikeAt) / 1000).toFixed(1)} s`).join(', ')}`,
     );
   }
   const acked = answers.filter((a) => a.status === 200 || a.status === 202);
