@@ -58,7 +58,7 @@ export class HealthListener implements OnApplicationShutdown {
         // listenError returns a ConfigError, or the Error it was given.
         else
           reject(
-            listenError(Object.assign(new Error(message.code), message), 'HEALTH_PORT') as Error,
+            errorOf(listenError(Object.assign(new Error(message.code), message), 'HEALTH_PORT')),
           );
       });
     });
@@ -70,4 +70,8 @@ export class HealthListener implements OnApplicationShutdown {
     clearInterval(this.timer);
     await this.worker?.terminate();
   }
+}
+
+function errorOf(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
 }
