@@ -16,8 +16,31 @@ describe(parseEventsConfig.name, () => {
     expect(parseEventsConfig({})).toEqual({
       tableName: 'analytics',
       tagKeys: new Set(),
+      readWindowHours: 168,
       limits: { maxKeys: 256, maxKeyLength: 128, maxStringBytes: 65_536, maxBatchEvents: 1000 },
     });
+  });
+
+  describe('EVENT_READ_WINDOW_HOURS', () => {
+    it.each<[string, number]>([
+      ['0', 0],
+      ['1', 1],
+      [' 720 ', 720],
+      ['876000', 876_000],
+      ['', 168],
+    ])('takes %j as %d hours', (raw, hours) => {
+      expect(parseEventsConfig({ EVENT_READ_WINDOW_HOURS: raw }).readWindowHours).toBe(hours);
+    });
+
+    it.each(['-1', '1.5', '7d', '876001'])(
+      'refuses %j, naming the variable and the rule',
+      (raw) => {
+        const error = configErrorOf(() => parseEventsConfig({ EVENT_READ_WINDOW_HOURS: raw }));
+        expect(error.message).toMatch(
+          /^EVENT_READ_WINDOW_HOURS must (be a whole number|be between 0 and 876000)$/,
+        );
+      },
+    );
   });
 
   describe('TABLE_NAME', () => {

@@ -28,6 +28,13 @@ export function parseEventsConfig(env: Env) {
     tableName,
     /** `event` is always a tag; these event keys are tags too. */
     tagKeys: new Set(tagKeys),
+    /**
+     * Hours back from now within which an id without a time (and a miss at an id's own time)
+     * is looked for; 0 lifts the bound (README "Reading an event back"). 168 h is the shard
+     * group of an InfluxDB 1.x database with infinite retention: such a read touches one or
+     * two shard groups.
+     */
+    readWindowHours: integer(env, 'EVENT_READ_WINDOW_HOURS', 168, 0, 876_000),
     limits: {
       maxKeys: integer(env, 'MAX_EVENT_KEYS', 256, 2, 10_000),
       maxKeyLength: integer(env, 'MAX_KEY_LENGTH', 128, 8, 1024),

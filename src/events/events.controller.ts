@@ -147,7 +147,9 @@ export class EventsController {
     schema: ref('StoredEvent'),
   })
   @ApiNotFoundResponse({
-    description: 'No event with that id, or not an event id.',
+    description:
+      'No event with that id, or not an event id. An id that carries no time (not made by ' +
+      'the server, not a UUIDv7) is looked for only within the last EVENT_READ_WINDOW_HOURS.',
     schema: ref('HttpError'),
   })
   @ApiRetryLater('InfluxDB is unavailable and the spool does not hold the event.')

@@ -1,5 +1,5 @@
 import { Inject, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
-import { InfluxService, quoteName } from '../influx/influx.service';
+import { InfluxService } from '../influx/influx.service';
 import type { Point } from '../influx/line-protocol';
 import { RetryLaterException } from '../http/retry-later.exception';
 import { MetricsService } from '../metrics/metrics.service';
@@ -8,6 +8,7 @@ import { PointClock } from '../store/point-clock';
 import { Outcome, StoreService } from '../store/store.service';
 import { parseEvent } from './event.dto';
 import { EVENT_ID, eventToPoint } from './event-point';
+import { eventQuery, searchPlan } from './event-query';
 import { eventsConfig, EventsConfig } from './events.config';
 import { parsePoint } from './point.dto';
 import { Refusal } from './refusal';
@@ -155,15 +156,15 @@ export class EventsService {
         (await this.spool.find(id)) ?? (lower === id ? undefined : await this.spool.find(lower));
       if (queued) return { event: flatten(queued), status: 'queued' };
     }
-    // The id's alphabet has no quote, backslash or slash, so neither literal below can be
-    // broken out of; ids from the server are lower-case, and `entry_` ids match in any case.
-    const match = /^entry_/i.test(id) ? `=~ /(?i)^${id.replace(/\./g, '\\.')}$/` : `= '${id}'`;
-    const measurement = quoteName(this.config.tableName);
-    // Fields as columns and tags per series: where a key is both (data the original wrote, and
-    // `event` in such a measurement), `SELECT *` would name the tag `event_1`.
-    const q =
-      `SELECT *::field FROM ${measurement} WHERE "event_id" ${match} ` +
-      'GROUP BY * ORDER BY time DESC LIMIT 1';
+    for (const bounds of searchPlan(id, Date.now(), this.config.readWindowHours)) {
+      const found = await this.newestStored(eventQuery(this.config.tableName, id, bounds));
+      if (found) return { event: found, status: 'stored' };
+    }
+    throw notFound();
+  }
+
+  /** Runs one event query; the newest event it answers as one flat object, if any. */
+  private async newestStored(q: string): Promise<Record<string, unknown> | undefined> {
     let results;
     try {
       results = await this.influx.query(q);
@@ -182,7 +183,7 @@ export class EventsService {
         newest = { row, columns: series.columns, tags: series.tags ?? {} };
       }
     }
-    if (!newest) throw notFound();
+    if (!newest) return undefined;
     // No prototype: a stored key named `__proto__` is a key like any other, not a setter.
     const event = Object.create(null) as Record<string, unknown>;
     event.time = newest.row[0];
@@ -194,7 +195,7 @@ export class EventsService {
       const value = newest.row[i];
       if (value !== null && value !== undefined) event[column] = value;
     });
-    return { event, status: 'stored' };
+    return event;
   }
 }
 

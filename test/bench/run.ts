@@ -8,6 +8,9 @@
  *
  *   BENCH_SECONDS (10)  length of each load run
  *   BENCH_CONNECTIONS (32)  concurrent connections
+ *   BENCH_ONLY=read  only the read-back table (read-back.ts), not the load runs
+ *
+ * Then the read-back table: GET /log/event/{id} with 1,000 and with 1,000,000 events stored.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, freePort, influxQuery, startInfluxd } from '../support/influxd';
 import { DEMO_TOKEN, REPO } from '../support/service';
+import { benchReadBack, READ_BACK_INFLUXD_ENV } from './read-back';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -32,6 +36,11 @@ interface Load {
 }
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY !== 'read') await benchWrites();
+  await readBack();
+}
+
+async function benchWrites(): Promise<void> {
   const influx = await startInfluxd();
   const children: ChildProcess[] = [];
   try {
@@ -142,6 +151,42 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(`${lines_.join('\n')}\n`);
     if (ackOne !== storedOne || ackMany !== storedMany) process.exitCode = 1;
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await influx.stop();
+  }
+}
+
+/** The read-back table (read-back.ts), with an InfluxDB and a service of its own. */
+async function readBack(): Promise<void> {
+  const influx = await startInfluxd({ env: READ_BACK_INFLUXD_ENV });
+  const children: ChildProcess[] = [];
+  try {
+    const report = await benchReadBack(influx.url, async (env) => {
+      const port = await freePort();
+      const service = await startChild(
+        'node',
+        [join(REPO, 'dist', 'main.js')],
+        {
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          INFLUX_URL: influx.url,
+          ACCESS_JSON: join(REPO, 'access.json'),
+          LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+          ...env,
+        },
+        'successfully started',
+      );
+      children.push(service);
+      return `http://127.0.0.1:${port}`;
+    });
+    const lines_ = [
+      '',
+      `read-back benchmark: node ${process.version}, ${cpuModel()}; ${report.notes.join('; ')}`,
+      '',
+      table(report.header, report.rows),
+    ];
+    process.stdout.write(`${lines_.join('\n')}\n`);
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await influx.stop();

@@ -19,6 +19,8 @@ export interface InfluxdOptions {
   dataDir?: string;
   /** HTTP port on 127.0.0.1. Default: a free one. */
   port?: number;
+  /** Extra environment for influxd; its `INFLUXDB_<SECTION>_<KEY>` variables override the config. */
+  env?: Record<string, string>;
 }
 
 export interface InfluxdHandle {
@@ -136,7 +138,10 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<InfluxdHa
     await writeFile(configPath, influxdConfig(dataDir, port, rpcPort));
     const log = openSync(logPath, 'a');
     try {
-      child = spawn(binary, ['-config', configPath], { stdio: ['ignore', log, log] });
+      child = spawn(binary, ['-config', configPath], {
+        stdio: ['ignore', log, log],
+        env: { ...process.env, ...opts.env },
+      });
     } finally {
       closeSync(log);
     }
