@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { makeToken } from '../src/auth/token-codec';
 import { dropDatabase, freePort, uniqueDatabase } from './support/influxd';
-import { DEMO_SECRET, DEMO_TOKEN, REPO } from './support/service';
+import { DEMO_SECRET, DEMO_TOKEN, NO_LOOP_SHEDDING, REPO } from './support/service';
 
 const MAIN = join(REPO, 'dist', 'main.js');
 const START_TIMEOUT_MS = 15_000;
@@ -91,6 +91,7 @@ describe('request logging of dist/main.js', () => {
       cwd: REPO,
       env: {
         PATH: process.env.PATH ?? '',
+        ...NO_LOOP_SHEDDING,
         PORT: String(port),
         HOST: '127.0.0.1',
         INFLUX_URL: influxUrl,
@@ -293,6 +294,7 @@ describe('dist/main.js on a terminal', () => {
       cwd: REPO,
       env: {
         PATH: process.env.PATH ?? '',
+        ...NO_LOOP_SHEDDING,
         TERM: 'dumb',
         PORT: String(port),
         HOST: '127.0.0.1',

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { dropDatabase, freePort, uniqueDatabase } from './support/influxd';
-import { DEMO_SECRET, DEMO_TOKEN, REPO } from './support/service';
+import { DEMO_SECRET, DEMO_TOKEN, NO_LOOP_SHEDDING, REPO } from './support/service';
 
 const MAIN = join(REPO, 'dist', 'main.js');
 
@@ -57,6 +57,7 @@ describe.each(['debug', 'trace'])('dist/main.js at LOG_LEVEL=%s', (level) => {
       cwd: REPO,
       env: {
         PATH: process.env.PATH ?? '',
+        ...NO_LOOP_SHEDDING,
         PORT: String(port),
         HOST: '127.0.0.1',
         INFLUX_URL: influxUrl,
