@@ -659,6 +659,53 @@ describe('POST /log/event into a field that exists as integer', () => {
   });
 });
 
+/**
+ * The acknowledged ids that are not stored in the service's database, each with what explains
+ * it: another stored point at its time (overwritten), the database that holds it instead (the
+ * reply came from another instance in this process, say over a kept-alive connection to a port
+ * that instance used before), or nothing (lost, or not visible yet: the count after a pause).
+ * Once seen with 999 of 1,000 and never reproduced; this makes the next failure explain itself.
+ */
+async function unstored(svc: RunningService, ids: string[]): Promise<string[]> {
+  const rows = await query(svc, `SELECT "event_id" FROM "analytics"`);
+  const stored = new Set(rows.map((row) => row.event_id as string));
+  const missing = ids.filter((id) => !stored.has(id));
+  if (missing.length === 0) return [];
+  const byTime = new Map(rows.map((row) => [nanos(row.time as string), row.event_id as string]));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const recount = await countEvents(svc, 'time > 0');
+  const databases = (await influxQuery(svc.influxUrl, svc.database, 'SHOW DATABASES')).map(
+    (row) => row.name as string,
+  );
+  return Promise.all(
+    missing.map(async (id) => {
+      // A server id starts with its point's stamp (nanoseconds, 16 hex digits).
+      const stamp = BigInt(`0x${id.slice(6, 22)}`);
+      const elsewhere: string[] = [];
+      for (const db of databases) {
+        const found = await influxQuery(
+          svc.influxUrl,
+          db,
+          `SELECT "event_id" FROM /.*/ WHERE "event_id" = '${id}'`,
+        ).catch(() => []);
+        if (found.length > 0) elsewhere.push(db);
+      }
+      return (
+        `${id} stamped ${stamp}: ` +
+        `same time as stored ${byTime.get(stamp) ?? '(none)'}, ` +
+        `found in databases [${elsewhere.join(', ')}] (this one: ${svc.database}), ` +
+        `${recount} stored after 1 s`
+      );
+    }),
+  );
+}
+
+/** InfluxDB's RFC 3339 time (fraction without trailing zeros) in nanoseconds. */
+function nanos(time: string): bigint {
+  const [whole = '', fraction = ''] = time.replace(/Z$/, '').split('.');
+  return BigInt(Date.parse(`${whole}Z`)) * 1_000_000n + BigInt(fraction.padEnd(9, '0'));
+}
+
 describe('POST /log/event does not overwrite', () => {
   const svc = serviceFor();
 
@@ -670,6 +717,7 @@ describe('POST /log/event does not overwrite', () => {
     const ids = replies.map((reply) => reply.body as string);
     expect(ids.every((id) => SERVER_ID.test(id))).toBe(true);
     expect(new Set(ids).size).toBe(1000);
+    await expect(unstored(svc(), ids)).resolves.toEqual([]);
     await expect(countEvents(svc(), `"event" = 'burst'`)).resolves.toBe(1000);
     const rows = await query(svc(), `SELECT "event_id" FROM "analytics"`, 'ns');
     expect(new Set(rows.map((row) => row.time)).size).toBe(1000);

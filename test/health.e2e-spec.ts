@@ -4,9 +4,11 @@
  * influxdb, spool) and follows InfluxDB here (the spool check: spool.e2e-spec.ts).
  */
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { dropDatabase, freePort } from './support/influxd';
-import { REPO, startService, type RunningService } from './support/service';
+import { dropDatabase, freePort, influxQuery } from './support/influxd';
+import { AUTH, REPO, startService, type RunningService } from './support/service';
 import { startSilentServer } from './support/spool';
 
 const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
@@ -167,5 +169,74 @@ describe('health routes while InfluxDB accepts connections but never answers', (
       error: { influxdb: { status: 'down', mode: 'v1' } },
     });
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('shutdown with a keep-alive request in flight', () => {
+  let svc: RunningService | undefined;
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+  afterAll(async () => {
+    agent.destroy();
+    await svc?.close().catch(() => undefined);
+    if (svc) await dropDatabase(svc.influxUrl, svc.database);
+  });
+
+  // Regression: the answer to a request already being served when shutdown began kept its
+  // connection open for the keep-alive timeout (65 s). The closing service waited for it, and
+  // took the next request sent on it: in the e2e run, a client that later wrote to another
+  // service on the same port could have its event acknowledged by this one, into its database.
+  it('answers it, then closes its connection, and finishes shutting down', async () => {
+    svc = await startService();
+    const body = JSON.stringify({ event: 'in.flight', uid: 'u' });
+    let socket: Socket | undefined;
+    let closing: Promise<void> | undefined;
+    const reply = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        `${svc!.url}/log/event`,
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            ...AUTH,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.on('socket', (s) => (socket = s));
+      // The headers and part of the body are in; shutdown starts; then the rest arrives.
+      req.write(body.slice(0, 5));
+      void (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        closing = svc!.close();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        req.end(body.slice(5));
+      })();
+    });
+
+    expect(reply.status).toBe(200);
+    const outcome = await Promise.race([
+      new Promise<string>((resolve) =>
+        socket!.destroyed ? resolve('closed') : socket!.once('close', () => resolve('closed')),
+      ),
+      new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 10_000).unref()),
+    ]);
+    expect(outcome).toBe('closed');
+    await closing;
+    const id = JSON.parse(reply.text) as string;
+    await expect(
+      influxQuery(
+        svc.influxUrl,
+        svc.database,
+        `SELECT "uid" FROM "analytics" WHERE "event_id" = '${id}'`,
+      ),
+    ).resolves.toHaveLength(1);
   });
 });

@@ -37,6 +37,13 @@ export class GracefulShutdown implements OnModuleDestroy, BeforeApplicationShutd
     server?.on('request', (_req: IncomingMessage, res: ServerResponse) => {
       res.setHeader('Connection', 'close');
     });
+    // A request already being served missed the listener above: once answered, its connection
+    // would stay open for the keep-alive timeout (65 s), holding up the shutdown, and the next
+    // request on it would be taken by a service that is shutting down. Node arms the idle
+    // timeout of a connection when its answer is finished, from this value (plus a second of
+    // its own): such a connection closes about a second after its answer, and a request that
+    // comes on it within that second is answered with `Connection: close` like any other.
+    if (server) server.keepAliveTimeout = 1;
     server?.closeIdleConnections();
   }
 
