@@ -78,6 +78,11 @@ export function oversizedTag(
   measurement: string,
   tags: Array<[string, string]>,
 ): string | undefined {
+  // A UTF-16 unit is at most 3 bytes of UTF-8, an escape 1 more: most series keys are far
+  // below the limit, and are not measured byte by byte.
+  let chars = measurement.length;
+  for (const [key, value] of tags) chars += key.length + value.length + 2;
+  if (4 * chars <= MAX_SERIES_KEY_BYTES) return undefined;
   const bytes = (text: string) => Buffer.byteLength(text) + (text.match(/[ ,=\\]/g)?.length ?? 0);
   let total = bytes(measurement);
   let longest: [string, number] = ['', -1];
