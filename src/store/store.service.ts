@@ -201,13 +201,16 @@ export class StoreService {
   ): Promise<Array<TypedField[] | TypeConflictError>> {
     const results: Array<TypedField[] | TypeConflictError> = [];
     const types = new Map<string, ReadonlyMap<string, FieldType>>();
+    // Each point alone: the types it adds are not seen by the next one (cleared, not remade).
+    const added = new Map<string, FieldType>();
     for (const point of points) {
       let stored = types.get(point.measurement);
       if (stored === undefined) {
         stored = await this.schema.typesOf(point.measurement);
         types.set(point.measurement, stored);
       }
-      const result = typeFields(point, stored, new Map<string, FieldType>());
+      added.clear();
+      const result = typeFields(point, stored, added);
       if (!('conflict' in result)) {
         results.push(result.fields);
         continue;
