@@ -36,7 +36,7 @@ module.exports = {
       severity: 'error',
       comment: 'auth/ must not read request bodies: only the body reader does.',
       from: { path: '^src/auth/' },
-      to: { path: '^src/http/json-body\\.interceptor\\.ts$' },
+      to: { path: '^src/http/json-body\\.(guard|module)\\.ts$' },
     },
     {
       name: 'client-ships-alone',

@@ -9,7 +9,7 @@ import { setupOpenApi } from './openapi/openapi-document';
 
 /**
  * The application as main.ts serves it and the e2e tests drive it. Nest's own body parser is
- * off (JsonBodyInterceptor reads bodies, with MAX_BODY_BYTES, after the TokenGuard). Start-up
+ * off (JsonBodyGuard reads bodies, with MAX_BODY_BYTES, after the TokenGuard). Start-up
  * logs are held back, so a start-up failure is reported once by the caller and not also as
  * Nest's stack trace.
  */

@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { httpConfig } from './http/http.config';
-import { JsonBodyInterceptor } from './http/json-body.interceptor';
+import { JsonBodyModule } from './http/json-body.module';
 import { LoadShedder } from './http/load-shedder';
 import { requestLogging } from './http/request-logging';
 import { RetryLaterFilter } from './http/retry-later.filter';
@@ -21,15 +21,12 @@ import { MetricsModule } from './metrics/metrics.module';
     }),
     ConfigModule.forFeature(httpConfig),
     AuthModule,
+    // After AuthModule: its TokenGuard runs first, then every POST body is read (README "Tokens").
+    JsonBodyModule,
     EventsModule,
     HealthModule,
     MetricsModule,
   ],
-  providers: [
-    { provide: APP_FILTER, useClass: RetryLaterFilter },
-    // Every POST body is read here, after the guards (README "Tokens").
-    { provide: APP_INTERCEPTOR, useClass: JsonBodyInterceptor },
-    LoadShedder,
-  ],
+  providers: [{ provide: APP_FILTER, useClass: RetryLaterFilter }, LoadShedder],
 })
 export class AppModule {}

@@ -1,4 +1,5 @@
-import { parseEvent } from './event.dto';
+import { validateSync } from 'class-validator';
+import { EventDto, eventShapeRefusal, parseEvent } from './event.dto';
 import { EVENT_ID, eventToPoint, newEventId } from './event-point';
 import type { Limits } from './events.config';
 import { Refusal } from './refusal';
@@ -56,6 +57,41 @@ describe(newEventId.name, () => {
 
   it('makes ids that EVENT_ID accepts', () => {
     expect(EVENT_ID.test(newEventId(TIME))).toBe(true);
+  });
+});
+
+describe(eventShapeRefusal.name, () => {
+  /** What class-validator says of the body through EventDto's decorators: key and message. */
+  function byDecorators(body: Record<string, unknown>): [string, string] | undefined {
+    const dto = Object.assign(new EventDto(), { event: body.event, uid: body.uid });
+    const [error] = validateSync(dto, { stopAtFirstError: true });
+    return error && [error.property, Object.values(error.constraints ?? {})[0] ?? ''];
+  }
+
+  it.each([
+    {},
+    { uid: 'u' },
+    { event: '', uid: 'u' },
+    { event: 1, uid: 'u' },
+    { event: null, uid: 'u' },
+    { event: ['a'], uid: 'u' },
+    { event: { a: 1 }, uid: 'u' },
+    { event: true },
+    { event: 'e' },
+    { event: 'e', uid: null },
+    { event: 'e', uid: '' },
+    { event: 'e', uid: 42 },
+    { event: 'e', uid: -1.5 },
+    { event: 'e', uid: Infinity },
+    { event: 'e', uid: NaN },
+    { event: 'e', uid: true },
+    { event: 'e', uid: {} },
+    { event: 'e', uid: [] },
+    { event: 'e', uid: 'u', other: 1 },
+  ])('says of %j what the class decorators say', (body) => {
+    const refusal = eventShapeRefusal(body);
+    const said = refusal && (refusal.getResponse() as { key: string; rule: string });
+    expect(said && [said.key, said.rule]).toStrictEqual(byDecorators(body));
   });
 });
 

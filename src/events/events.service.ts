@@ -110,17 +110,17 @@ export class EventsService {
     const outcomes = (await this.store.storeEach(accepted.map((a) => a.point))).map((outcome) =>
       typeof outcome === 'string' ? outcome : (answerOf(outcome) as Error),
     );
+    // Counted per label set, not per event: prom-client hashes the labels of every inc().
+    const counts = new Map<string, number>([['refused\tinvalid', body.length - accepted.length]]);
     for (const outcome of outcomes) {
-      const counted =
-        typeof outcome === 'string'
-          ? { outcome, reason: '' }
-          : { outcome: 'refused', reason: refusalReason(outcome) };
-      this.metrics.events.inc(counted);
+      const key =
+        typeof outcome === 'string' ? `${outcome}\t` : `refused\t${refusalReason(outcome)}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
     }
-    this.metrics.events.inc(
-      { outcome: 'refused', reason: 'invalid' },
-      body.length - accepted.length,
-    );
+    for (const [key, n] of counts) {
+      const [outcome = '', reason = ''] = key.split('\t');
+      this.metrics.events.inc({ outcome, reason }, n);
+    }
     let spooled = false;
     let retryLater: RetryLaterException | undefined;
     outcomes.forEach((outcome, i) => {

@@ -1,4 +1,5 @@
-import { toLine, TypedField } from './line-protocol';
+import { escape } from '@influxdata/influxdb-client';
+import { escapeMeasurement, escapeTag, quoted, toLine, TypedField } from './line-protocol';
 
 /** A point and its typed fields, as the store hands them to toLine. */
 interface TypedPoint {
@@ -170,5 +171,30 @@ describe(toLine.name, () => {
         ),
       ).toBe('analytics z="x",a=1i,m=false 1700000000123456789');
     });
+  });
+});
+
+describe('escapes', () => {
+  const TEXTS = [
+    '',
+    'plain',
+    'a b',
+    'a,b',
+    'a=b',
+    'a"b',
+    'a\\b',
+    'trailing\\',
+    '\n\r\t',
+    ' ,=" \\ , = ',
+    'é ünïcode, 漢字=',
+    'x'.repeat(300) + ',',
+  ];
+
+  it.each(TEXTS)('escape %j as the client library does', (text) => {
+    expect([escapeMeasurement(text), escapeTag(text), quoted(text)]).toStrictEqual([
+      escape.measurement(text),
+      escape.tag(text),
+      escape.quoted(text),
+    ]);
   });
 });

@@ -41,7 +41,7 @@ export function ApiRetryLater(description: string): MethodDecorator & ClassDecor
 }
 
 /**
- * What a POST body can be refused with. JsonBodyInterceptor reads it as JSON whatever its
+ * What a POST body can be refused with. JsonBodyGuard reads it as JSON whatever its
  * Content-Type, inflating gzip, deflate and br up to MAX_BODY_BYTES, once the token is accepted.
  */
 export function ApiBodyRefusals(refused: string, tooLarge: string): MethodDecorator {

@@ -72,20 +72,16 @@ export class StoreService {
     const outcomes: Array<Outcome | Error | undefined> = points.map(() => undefined);
     const typed: Array<{ i: number; fields: TypedField[] }> = [];
     let typesKnown = true;
-    for (const [i, point] of points.entries()) {
-      // Each on its own: an event that InfluxDB refuses must not make a later one refused.
-      try {
-        const [fields] = await this.withDeadline(() => this.typed([point], false));
-        typed.push({ i, fields: fields! });
-      } catch (error) {
-        if (!(error instanceof TypeConflictError)) {
-          // The types cannot be read in time: all of it goes to the spool, without waiting for
-          // another deadline each.
-          typesKnown = false;
-          break;
-        }
-        outcomes[i] = error;
-      }
+    try {
+      // One deadline for the whole batch: the types are read once per measurement.
+      const each = await this.withDeadline(() => this.typedEach(points));
+      each.forEach((result, i) => {
+        if (result instanceof TypeConflictError) outcomes[i] = result;
+        else typed.push({ i, fields: result });
+      });
+    } catch {
+      // The types cannot be read in time: all of it goes to the spool.
+      typesKnown = false;
     }
 
     if (typesKnown && typed.length > 0) {
@@ -194,6 +190,41 @@ export class StoreService {
       typed.push(result.fields);
     }
     return typed;
+  }
+
+  /**
+   * Types each point on its own (an event that conflicts must not make a later one refused),
+   * each as `typed` would type it alone; a conflict is that point's TypeConflictError.
+   */
+  private async typedEach(
+    points: readonly Point[],
+  ): Promise<Array<TypedField[] | TypeConflictError>> {
+    const results: Array<TypedField[] | TypeConflictError> = [];
+    const types = new Map<string, ReadonlyMap<string, FieldType>>();
+    // Each point alone: the types it adds are not seen by the next one (cleared, not remade).
+    const added = new Map<string, FieldType>();
+    for (const point of points) {
+      let stored = types.get(point.measurement);
+      if (stored === undefined) {
+        stored = await this.schema.typesOf(point.measurement);
+        types.set(point.measurement, stored);
+      }
+      added.clear();
+      const result = typeFields(point, stored, added);
+      if (!('conflict' in result)) {
+        results.push(result.fields);
+        continue;
+      }
+      // The slow path, with its fresh look at InfluxDB's types (which may change them).
+      types.delete(point.measurement);
+      try {
+        results.push((await this.typed([point], false))[0]!);
+      } catch (error) {
+        if (!(error instanceof TypeConflictError)) throw error;
+        results.push(error);
+      }
+    }
+    return results;
   }
 
   /**

@@ -1,63 +1,45 @@
-import {
-  BadRequestException,
-  CallHandler,
-  HttpException,
-  PayloadTooLargeException,
-} from '@nestjs/common';
+import { BadRequestException, HttpException, PayloadTooLargeException } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { createServer, IncomingMessage, OutgoingHttpHeaders, request, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { lastValueFrom, of } from 'rxjs';
 import { parseHttpConfig } from './http.config';
-import { JsonBodyInterceptor } from './json-body.interceptor';
+import { JsonBodyGuard } from './json-body.guard';
 import { RetryLaterException } from './retry-later.exception';
 
 const MAX_BODY_BYTES = 1024;
 const EVENT = { event: 'click', uid: 'u-1' };
 
-/** What the interceptor did with one request: `nextCalled` is whether it called the handler. */
+/** What the guard did with one request: `nextCalled` is whether it let the handler run. */
 interface Outcome {
   nextCalled: boolean;
   body?: unknown;
   error?: unknown;
 }
 
-/** A sentinel set on every request before the interceptor runs, to see whether it is replaced. */
+/** A sentinel set on every request before the guard runs, to see whether it is replaced. */
 const UNTOUCHED = Symbol('untouched');
 
-describe(JsonBodyInterceptor.name, () => {
-  const interceptor = new JsonBodyInterceptor(
-    parseHttpConfig({ MAX_BODY_BYTES: String(MAX_BODY_BYTES) }),
-  );
+describe(JsonBodyGuard.name, () => {
+  const guard = new JsonBodyGuard(parseHttpConfig({ MAX_BODY_BYTES: String(MAX_BODY_BYTES) }));
   let server: Server;
   let port: number;
   let settle: (outcome: Outcome) => void = () => undefined;
   /** What a guard marked the next request with (RefusedAfterBody), if anything. */
   let refuseAfterBody: RetryLaterException | undefined;
 
-  // A real HTTP server, so that the interceptor reads a real IncomingMessage stream.
+  // A real HTTP server, so that the guard reads a real IncomingMessage stream.
   beforeAll(async () => {
     server = createServer(
       (req: IncomingMessage & { body?: unknown; refuseAfterBody?: RetryLaterException }, res) => {
         req.body = UNTOUCHED;
         req.refuseAfterBody = refuseAfterBody;
-        let nextCalled = false;
-        const handler: CallHandler = {
-          handle: () => {
-            nextCalled = true;
-            return of('handled');
-          },
-        };
         const context = new ExecutionContextHost([req, res]);
         void Promise.resolve()
-          .then(() => lastValueFrom(interceptor.intercept(context, handler)))
+          .then(() => guard.canActivate(context))
           .then(
-            (value): Outcome => {
-              expect(value).toBe('handled');
-              return { nextCalled, body: req.body };
-            },
-            (error: unknown): Outcome => ({ nextCalled, error }),
+            (allowed): Outcome => ({ nextCalled: allowed, body: req.body }),
+            (error: unknown): Outcome => ({ nextCalled: false, error }),
           )
           .then((outcome) => {
             settle(outcome);
@@ -77,7 +59,7 @@ describe(JsonBodyInterceptor.name, () => {
     );
   });
 
-  /** Sends one request and resolves to what the interceptor made of it. */
+  /** Sends one request and resolves to what the guard made of it. */
   async function send(
     body: string | Buffer,
     headers: OutgoingHttpHeaders = {},
@@ -100,7 +82,7 @@ describe(JsonBodyInterceptor.name, () => {
     return outcome;
   }
 
-  /** The HttpException the interceptor failed a request with. */
+  /** The HttpException the guard failed a request with. */
   function thrown(outcome: Outcome): HttpException {
     expect(outcome.nextCalled).toBe(false);
     if (!(outcome.error instanceof HttpException)) {

@@ -1,17 +1,15 @@
 import {
   BadRequestException,
-  CallHandler,
+  CanActivate,
   ExecutionContext,
   HttpException,
   HttpStatus,
   Inject,
   Injectable,
-  NestInterceptor,
   PayloadTooLargeException,
 } from '@nestjs/common';
 import { text } from 'body-parser';
 import type { Request, Response } from 'express';
-import { from, Observable, switchMap } from 'rxjs';
 import { httpConfig, HttpConfig } from './http.config';
 import type { RefusedAfterBody } from './retry-later.exception';
 
@@ -83,34 +81,36 @@ export class JsonBodyReader {
 }
 
 /**
- * Reads POST bodies with {@link JsonBodyReader}. An interceptor, not a middleware: it runs after
- * the guards, so a request without a valid token gets its 401 before anything of its body is
- * read, inflated or parsed (README "Tokens"). Other methods pass through with their body unread.
- * Global (app.module.ts), so that every POST body is read here: a request the guard refused
- * for its rate (RefusedAfterBody) is refused once its body is read, whatever the body.
+ * Reads POST bodies with {@link JsonBodyReader}: the last global guard, registered by
+ * JsonBodyModule, which app.module.ts imports after AuthModule (Nest runs global guards in the
+ * order their modules are imported), so a request without a valid token gets its 401 before
+ * anything of its body is read, inflated or parsed (README "Tokens"). Other methods pass with
+ * their body unread. Global, so that every POST body is read here: a request the TokenGuard
+ * refused for its rate (RefusedAfterBody) is refused once its body is read, whatever the body.
+ *
+ * A guard rather than an interceptor: a global interceptor put Nest's RxJS plumbing
+ * (defer, mergeAll, AsyncResource.bind and its deprecation check) on every request, about 6%
+ * of the CPU profile at one event per request (README "Performance").
  */
 @Injectable()
-export class JsonBodyInterceptor implements NestInterceptor {
+export class JsonBodyGuard implements CanActivate {
   private readonly reader: JsonBodyReader;
 
   constructor(@Inject(httpConfig.KEY) config: HttpConfig) {
     this.reader = new JsonBodyReader(config.maxBodyBytes);
   }
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const req = http.getRequest<Request & RefusedAfterBody>();
-    if (req.method !== 'POST') return next.handle();
+    if (req.method !== 'POST') return true;
     const read = this.reader.read(req, http.getResponse<Response>());
     const refusal = req.refuseAfterBody;
     if (refusal) {
-      return from(
-        read.then(
-          () => Promise.reject(refusal),
-          () => Promise.reject(refusal),
-        ),
-      );
+      await read.catch(() => undefined);
+      throw refusal;
     }
-    return from(read).pipe(switchMap(() => next.handle()));
+    await read;
+    return true;
   }
 }
