@@ -19,6 +19,7 @@ import {
   startService,
   type RunningService,
 } from './support/service';
+import { unique } from './support/ids';
 
 const DEMO_USER_ID = 'user_00ca4f6190b84f25827239233c4bcbaa';
 
@@ -26,10 +27,6 @@ type Reply = Awaited<ReturnType<typeof post>>;
 
 function newSecret(): string {
   return randomBytes(64).toString('hex');
-}
-
-function unique(prefix: string): string {
-  return `${prefix}_${randomBytes(6).toString('hex')}`;
 }
 
 /** The token with one base64url character of its signature part changed. */

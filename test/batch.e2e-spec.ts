@@ -3,7 +3,6 @@
  * or rejected on its own, against the real application and a real InfluxDB; and group commit
  * under concurrency. What was stored is always read back from InfluxDB directly.
  */
-import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import {
   httpRequest,
@@ -23,18 +22,13 @@ import {
   startService,
 } from './support/service';
 import { waitForStored } from './support/spool';
-
-const SERVER_ID = /^entry_[0-9a-f]{32}$/;
+import { SERVER_ID, unique } from './support/ids';
 
 type Reply = Awaited<ReturnType<typeof post>>;
 
 interface BatchBody {
   event_ids: Array<string | null>;
   rejected: Array<{ index: number; reason: string }>;
-}
-
-function unique(prefix: string): string {
-  return `${prefix}_${randomBytes(6).toString('hex')}`;
 }
 
 /** Rows of an InfluxQL query on the service's own database. */

@@ -27,8 +27,8 @@ import { join } from 'node:path';
 import { Analytics, StatsError, type AnalyticsOptions } from '../src/client';
 import { dropDatabase, freePort, influxQuery, uniqueDatabase } from './support/influxd';
 import { DEMO_TOKEN, post, REPO, startService, type RunningService } from './support/service';
+import { SERVER_ID } from './support/ids';
 
-const SERVER_ID = /^entry_[0-9a-f]{32}$/;
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** A marker stored with one test's events (as the field `run`), so that each test counts its own. */

@@ -20,8 +20,7 @@ import {
   startService,
 } from './support/service';
 import { waitForStored } from './support/spool';
-
-const SERVER_ID = /^entry_[0-9a-f]{32}$/;
+import { SERVER_ID } from './support/ids';
 
 /** Rows of an InfluxQL query on the service's own database. */
 function query(svc: RunningService, q: string, epoch?: Epoch) {

@@ -5,7 +5,6 @@
  * answered 200 or 202 ends up in InfluxDB. Reading an event that is neither in the spool nor
  * readable from InfluxDB gets 503 with `Retry-After`. (The spool itself: spool.e2e-spec.ts.)
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,14 +18,9 @@ import {
 } from './support/influxd';
 import { get, post, startService, type RunningService } from './support/service';
 import { expectSpooled, startSilentServer, waitForStored } from './support/spool';
-
-const SERVER_ID = /^entry_[0-9a-f]{32}$/;
+import { SERVER_ID, unique } from './support/ids';
 
 type Reply = Awaited<ReturnType<typeof post>>;
-
-function unique(prefix: string): string {
-  return `${prefix}_${randomBytes(6).toString('hex')}`;
-}
 
 /** 503, a whole-seconds Retry-After, and the JSON body that repeats it. */
 function expectRetryLater(reply: Reply, message: string): void {

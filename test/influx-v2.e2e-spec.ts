@@ -16,6 +16,7 @@ import { createDatabase, dropDatabase, influxQuery, writeLines } from './support
 import { get, post, startService, type RunningService } from './support/service';
 import { waitForStored } from './support/spool';
 import { startV2Proxy, type V2Proxy } from './support/v2-proxy';
+import { unique } from './support/ids';
 
 const TOKEN = `v2-e2e-token-${randomBytes(8).toString('hex')}`;
 const ORG = 'stats-org';
@@ -24,10 +25,6 @@ function influxUrl(): string {
   const url = process.env.INFLUX_URL;
   if (!url) throw new Error('INFLUX_URL is not set: run the e2e project through jest');
   return url;
-}
-
-function unique(prefix: string): string {
-  return `${prefix}_${randomBytes(6).toString('hex')}`;
 }
 
 /**

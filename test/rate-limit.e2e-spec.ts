@@ -16,10 +16,7 @@ import {
   startService,
   type RunningService,
 } from './support/service';
-
-function unique(prefix: string): string {
-  return `${prefix}_${randomBytes(6).toString('hex')}`;
-}
+import { unique } from './support/ids';
 
 /** POSTs one event carrying `marker` with that token. */
 function send(svc: RunningService, token: string, marker: string) {

@@ -9,7 +9,6 @@
  * front of it lets the spec play the other writer before the service sees InfluxDB again.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,14 +23,9 @@ import {
 } from './support/influxd';
 import { DEMO_TOKEN, get, post, startService, type RunningService } from './support/service';
 import { eventually, sleep, startGate, waitForStored, type Gate } from './support/spool';
-
-const SERVER_ID = /^entry_[0-9a-f]{32}$/;
+import { SERVER_ID, unique } from './support/ids';
 
 type Reply = Awaited<ReturnType<typeof post>>;
-
-function unique(prefix: string): string {
-  return `${prefix}_${randomBytes(6).toString('hex')}`;
-}
 
 function conflictRule(field: string, stored: string, incoming: string): string {
   return `field type conflict: "${field}" of measurement "analytics" is stored as ${stored}, this value is ${incoming}`;

@@ -9,7 +9,6 @@
  *
  * Tests marked "Regression" pin defects found while writing this suite, since fixed.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { appendFile, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -36,8 +35,8 @@ import {
   waitForStored,
   type Gate,
 } from './support/spool';
+import { SERVER_ID, unique } from './support/ids';
 
-const SERVER_ID = /^entry_[0-9a-f]{32}$/;
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 const SEGMENT = /^spool-\d{10}\.log$/;
 /** The drainer as fast as it goes: the specs wait for it, not for its rate limit. */
@@ -50,10 +49,6 @@ function influxUrl(): string {
   const url = process.env.INFLUX_URL;
   if (!url) throw new Error('INFLUX_URL is not set: run the e2e project through jest');
   return url;
-}
-
-function unique(prefix: string): string {
-  return `${prefix}_${randomBytes(6).toString('hex')}`;
 }
 
 function tempSpoolDir(): string {
