@@ -5,19 +5,9 @@
  * application.
  */
 import { connect } from 'node:net';
-import { dropDatabase } from './support/influxd';
-import { AUTH, post, startService, type RunningService } from './support/service';
+import { AUTH, post, serviceFor } from './support/service';
 
-let svc: RunningService;
-
-beforeAll(async () => {
-  svc = await startService();
-});
-
-afterAll(async () => {
-  await svc.close();
-  await dropDatabase(svc.influxUrl, svc.database);
-});
+const svc = serviceFor();
 
 interface RawReply {
   status: number;
@@ -27,7 +17,7 @@ interface RawReply {
 
 /** Writes `bytes` on a new connection and parses the one answer that comes back. */
 function raw(bytes: string | Buffer): Promise<RawReply> {
-  const { port } = new URL(svc.url);
+  const { port } = new URL(svc().url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -112,20 +102,11 @@ describe("Node's own refusals", () => {
 });
 
 describe('a 1 MB key', () => {
-  let big: RunningService;
-
-  beforeAll(async () => {
-    big = await startService({ MAX_BODY_BYTES: String(4 * 1024 * 1024) });
-  });
-
-  afterAll(async () => {
-    await big.close();
-    await dropDatabase(big.influxUrl, big.database);
-  });
+  const big = serviceFor({ MAX_BODY_BYTES: String(4 * 1024 * 1024) });
 
   it('gets a small 400 that quotes 64 characters of it', async () => {
     const key = `${'k'.repeat(64)}${'x'.repeat(1024 * 1024 - 64)}`;
-    const reply = await post(`${big.url}/log/event`, `{"event":"e","uid":"u","${key}":1}`, {
+    const reply = await post(`${big().url}/log/event`, `{"event":"e","uid":"u","${key}":1}`, {
       ...AUTH,
       'Content-Type': 'application/json',
     });
