@@ -443,6 +443,7 @@ describe('a good start', () => {
       const onPort = await waitForPing(started, `http://127.0.0.1:${port}/ping`);
       const onHealth = await fetch(`http://127.0.0.1:${healthPort}/ping`);
       const head = await fetch(`http://127.0.0.1:${healthPort}/ping`, { method: 'HEAD' });
+      const slash = await fetch(`http://127.0.0.1:${healthPort}/ping/`);
       const write = await fetch(`http://127.0.0.1:${healthPort}/log/event`, {
         method: 'POST',
         body: '{}',
@@ -452,6 +453,7 @@ describe('a good start', () => {
       expect(onHealth.headers.get('content-type')).toBe('application/json; charset=utf-8');
       expect(await onHealth.json()).toEqual(await onPort.json());
       expect(head.status).toBe(200);
+      expect(slash.status).toBe(200);
       expect(write.status).toBe(404);
       await expect(write.json()).resolves.toMatchObject({ statusCode: 404, error: 'Not Found' });
     } finally {

@@ -23,12 +23,14 @@ const data = workerData as HealthWorkerData;
 const heartbeat = new BigInt64Array(data.heartbeat);
 const json = (status: number, message: string) =>
   JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message });
-const NOT_FOUND = json(404, 'HEALTH_PORT answers GET /ping only');
+const NOT_FOUND = json(404, 'HEALTH_PORT answers GET /ping (and /ping/) only');
 const STALLED = json(503, `the event loop has not turned for more than ${data.stallMs / 1000} s`);
 
 function answer(req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '').split('?')[0];
-  const ping = (req.method === 'GET' || req.method === 'HEAD') && path === '/ping';
+  // With and without the trailing slash, as every route of the service answers.
+  const ping =
+    (req.method === 'GET' || req.method === 'HEAD') && (path === '/ping' || path === '/ping/');
   const alive = Date.now() - Number(Atomics.load(heartbeat, 0)) <= data.stallMs;
   const [status, body] = !ping ? [404, NOT_FOUND] : alive ? [200, data.body] : [503, STALLED];
   res.writeHead(status, {
