@@ -91,9 +91,11 @@ class TcpRelay {
       ] as const) {
         this.sockets.add(socket);
         socket.on('error', () => peer.destroy());
+        // end(), not destroy(): the last bytes piped from this socket (a service's answer sent
+        // just before it closed the connection) must still reach the peer.
         socket.on('close', () => {
           this.sockets.delete(socket);
-          peer.destroy();
+          peer.end();
         });
         socket.pipe(peer);
       }
@@ -110,6 +112,10 @@ class TcpRelay {
     this.server = undefined;
     if (server === undefined) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Answers already on their way are delivered (a service closed the way a deploy closes it
+    // has answered every request it took); whatever is still open after that is cut.
+    for (const socket of this.sockets) socket.end();
+    await new Promise((resolve) => setTimeout(resolve, 200));
     for (const socket of this.sockets) socket.destroy();
     await closed;
   }
