@@ -11,7 +11,13 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { makeToken } from '../src/auth/token-codec';
 import { dropDatabase, freePort, uniqueDatabase } from './support/influxd';
-import { DEMO_SECRET, DEMO_TOKEN, NO_LOOP_SHEDDING, REPO } from './support/service';
+import {
+  DEMO_SECRET,
+  DEMO_TOKEN,
+  NO_LOOP_SHEDDING,
+  REPO,
+  spawnBuiltService,
+} from './support/service';
 
 const MAIN = join(REPO, 'dist', 'main.js');
 const START_TIMEOUT_MS = 15_000;
@@ -84,23 +90,8 @@ describe('request logging of dist/main.js', () => {
 
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
-    const influxUrl = process.env.INFLUX_URL;
-    if (!influxUrl) throw new Error('INFLUX_URL is not set: run the e2e project through jest');
     port = await freePort();
-    const started = spawn(process.execPath, [MAIN], {
-      cwd: REPO,
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...NO_LOOP_SHEDDING,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        INFLUX_URL: influxUrl,
-        INFLUX_DATABASE: database,
-        ACCESS_JSON: join(REPO, 'access.json'),
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const started = spawnBuiltService(port, database, 'info');
     child = started;
     started.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     started.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

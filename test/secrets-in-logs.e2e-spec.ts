@@ -5,12 +5,11 @@
  * stderr are searched for the token, the access secret and the token's signature part. Needs
  * `npm run build` first.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { dropDatabase, freePort, uniqueDatabase } from './support/influxd';
-import { DEMO_SECRET, DEMO_TOKEN, NO_LOOP_SHEDDING, REPO } from './support/service';
+import { DEMO_SECRET, DEMO_TOKEN, REPO, spawnBuiltService } from './support/service';
 
 const MAIN = join(REPO, 'dist', 'main.js');
 
@@ -49,24 +48,9 @@ describe.each(['debug', 'trace'])('dist/main.js at LOG_LEVEL=%s', (level) => {
 
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
-    const influxUrl = process.env.INFLUX_URL;
-    if (!influxUrl) throw new Error('INFLUX_URL is not set: run the e2e project through jest');
     const port = await freePort();
     const database = uniqueDatabase('secrets');
-    const child = spawn(process.execPath, [MAIN], {
-      cwd: REPO,
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...NO_LOOP_SHEDDING,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        INFLUX_URL: influxUrl,
-        INFLUX_DATABASE: database,
-        ACCESS_JSON: join(REPO, 'access.json'),
-        LOG_LEVEL: level,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnBuiltService(port, database, level);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     const closed = new Promise((resolve) => child.once('close', resolve));
@@ -117,7 +101,7 @@ describe.each(['debug', 'trace'])('dist/main.js at LOG_LEVEL=%s', (level) => {
     } finally {
       child.kill('SIGTERM');
       await closed;
-      await dropDatabase(influxUrl, database);
+      await dropDatabase(process.env.INFLUX_URL!, database);
     }
   });
 

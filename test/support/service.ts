@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -198,4 +199,28 @@ export async function inPool<T>(count: number, limit: number, task: (i: number) 
   };
   await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
   return results;
+}
+
+/**
+ * `node dist/main.js` (the built service, as the Dockerfile runs it) on 127.0.0.1:`port`,
+ * against the run's InfluxDB and `database`, with the repo's access.json and nothing else of
+ * Jest's environment but PATH; stdout and stderr piped for the test to read.
+ */
+export function spawnBuiltService(port: number, database: string, logLevel: string) {
+  const influxUrl = process.env.INFLUX_URL;
+  if (!influxUrl) throw new Error('INFLUX_URL is not set: run the e2e project through jest');
+  return spawn(process.execPath, [join(REPO, 'dist', 'main.js')], {
+    cwd: REPO,
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...NO_LOOP_SHEDDING,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      INFLUX_URL: influxUrl,
+      INFLUX_DATABASE: database,
+      ACCESS_JSON: join(REPO, 'access.json'),
+      LOG_LEVEL: logLevel,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
