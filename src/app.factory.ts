@@ -1,20 +1,26 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { AddressInfo } from 'node:net';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { configureHttpServer } from './http/http-server';
-import { LoadShedder } from './http/load-shedder';
+import { HealthListener } from './health/health-listener';
+import { httpConfig, type HttpConfig } from './http/http.config';
+import { listen } from './http/listen';
 import { malformedPath } from './http/malformed-path';
+import { ServingAdapter } from './http/serving-adapter';
+import { WriteAdmission } from './http/write-admission';
 import { setupOpenApi } from './openapi/openapi-document';
 
 /**
- * The application as main.ts serves it and the e2e tests drive it. Nest's own body parser is
- * off (JsonBodyGuard reads bodies, with MAX_BODY_BYTES, after the TokenGuard). Start-up
- * logs are held back, so a start-up failure is reported once by the caller and not also as
- * Nest's stack trace.
+ * The application as main.ts serves it and the e2e tests drive it (both then call `serve`). Its
+ * Node server and what stands in front of Express are ServingAdapter's (the request chain, in
+ * order, is there). Nest's own body parser is off (JsonBodyGuard reads bodies, with
+ * MAX_BODY_BYTES, after the TokenGuard). Start-up logs are held back, so a start-up failure is
+ * reported once by the caller and not also as Nest's stack trace.
  */
 export async function createApp(): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+  const adapter = new ServingAdapter();
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, adapter, {
     bodyParser: false,
     bufferLogs: true,
     autoFlushLogs: false,
@@ -22,10 +28,8 @@ export async function createApp(): Promise<NestExpressApplication> {
   });
   app.useLogger(app.get(Logger));
   app.flushLogs();
+  adapter.admitWith(app.get(WriteAdmission));
   app.use(malformedPath);
-  configureHttpServer(app.getHttpServer());
-  // In front of Express: a write refused under overload costs no routing, logging or auth.
-  app.get(LoadShedder).attach(app.getHttpServer());
   app.disable('x-powered-by');
   // Express would hash every answer for an ETag; no client revalidates these answers.
   app.set('etag', false);
@@ -35,4 +39,19 @@ export async function createApp(): Promise<NestExpressApplication> {
   // Before init: its routes must come before Nest's JSON 404 for unknown routes.
   setupOpenApi(app);
   return app;
+}
+
+/**
+ * Starts serving: the application's start-up hooks (the spool's recovery among them), then
+ * HEALTH_PORT's listener when set, then HOST:PORT. Resolves to the port PORT was bound to (PORT=0
+ * picks a free one).
+ */
+export async function serve(app: NestExpressApplication): Promise<number> {
+  const { port, host } = app.get<HttpConfig>(httpConfig.KEY);
+  await app.init();
+  // Before PORT: once PORT answers, so does HEALTH_PORT.
+  await app.get(HealthListener).listen();
+  const server = app.getHttpServer();
+  await listen(server, port, host);
+  return (server.address() as AddressInfo).port;
 }

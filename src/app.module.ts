@@ -7,9 +7,9 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { httpConfig } from './http/http.config';
 import { JsonBodyModule } from './http/json-body.module';
-import { LoadShedder } from './http/load-shedder';
 import { requestLogging } from './http/request-logging';
 import { RetryLaterFilter } from './http/retry-later.filter';
+import { WriteAdmission } from './http/write-admission';
 import { MetricsModule } from './metrics/metrics.module';
 
 @Module({
@@ -27,6 +27,6 @@ import { MetricsModule } from './metrics/metrics.module';
     HealthModule,
     MetricsModule,
   ],
-  providers: [{ provide: APP_FILTER, useClass: RetryLaterFilter }, LoadShedder],
+  providers: [{ provide: APP_FILTER, useClass: RetryLaterFilter }, WriteAdmission],
 })
 export class AppModule {}

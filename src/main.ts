@@ -1,19 +1,15 @@
 import 'reflect-metadata';
 import { ConfigError } from './env';
-import { createApp } from './app.factory';
-import { HealthListener } from './health/health-listener';
+import { createApp, serve } from './app.factory';
 import { httpConfig } from './http/http.config';
-import { checkAddress, listen } from './http/listen';
+import { checkAddress } from './http/listen';
 
 async function bootstrap(): Promise<void> {
   const { port, healthPort, host } = httpConfig();
+  // A taken or foreign address stops start-up with its one line before anything else happens.
   await checkAddress(port, host);
   if (healthPort !== undefined) await checkAddress(healthPort, host, 'HEALTH_PORT');
-  const app = await createApp();
-  await app.init();
-  // Before PORT: once PORT answers, so does HEALTH_PORT.
-  await app.get(HealthListener).listen();
-  await listen(app.getHttpServer(), port, host);
+  await serve(await createApp());
 }
 
 bootstrap().catch((error: unknown) => {

@@ -11,13 +11,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { makeToken } from '../src/auth/token-codec';
 import { dropDatabase, freePort, uniqueDatabase } from './support/influxd';
-import {
-  DEMO_SECRET,
-  DEMO_TOKEN,
-  NO_LOOP_SHEDDING,
-  REPO,
-  spawnBuiltService,
-} from './support/service';
+import { DEMO_SECRET, DEMO_TOKEN, REPO, spawnBuiltService } from './support/service';
 
 const MAIN = join(REPO, 'dist', 'main.js');
 const START_TIMEOUT_MS = 15_000;
@@ -285,7 +279,6 @@ describe('dist/main.js on a terminal', () => {
       cwd: REPO,
       env: {
         PATH: process.env.PATH ?? '',
-        ...NO_LOOP_SHEDDING,
         TERM: 'dumb',
         PORT: String(port),
         HOST: '127.0.0.1',

@@ -3,20 +3,13 @@
  * route, method, body, status and header of README "The API"), served from the service itself,
  * and true to what the service answers: real replies are validated against the documented
  * schemas, and so is every documented example. The services here are the build's (dist/, see
- * builtCreateApp): the schemas derived from DTO classes by the @nestjs/swagger CLI plugin exist
+ * builtApp): the schemas derived from DTO classes by the @nestjs/swagger CLI plugin exist
  * only there.
  */
 import { runInNewContext } from 'node:vm';
 import Ajv2020 from 'ajv/dist/2020';
 import { dropDatabase, freePort } from './support/influxd';
-import {
-  AUTH,
-  builtCreateApp,
-  get,
-  post,
-  startService,
-  type RunningService,
-} from './support/service';
+import { AUTH, builtApp, get, post, startService, type RunningService } from './support/service';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -130,7 +123,7 @@ describe('/docs-json: the OpenAPI document', () => {
   let doc: OpenApiDoc;
 
   beforeAll(async () => {
-    svc = await startService({}, await builtCreateApp());
+    svc = await startService({}, await builtApp());
     doc = (await fetchDoc(svc.url)).doc;
   });
 
@@ -360,7 +353,7 @@ describe('/docs: the Swagger UI', () => {
   let svc: RunningService;
 
   beforeAll(async () => {
-    svc = await startService({}, await builtCreateApp());
+    svc = await startService({}, await builtApp());
   });
 
   afterAll(async () => {
@@ -427,7 +420,7 @@ describe('the documented schemas match what the service answers', () => {
   let validate: ReturnType<typeof schemaValidator>;
 
   beforeAll(async () => {
-    svc = await startService({ MAX_BODY_BYTES: '4096' }, await builtCreateApp());
+    svc = await startService({ MAX_BODY_BYTES: '4096' }, await builtApp());
     doc = (await fetchDoc(svc.url)).doc;
     validate = schemaValidator(doc);
   });
@@ -547,7 +540,7 @@ describe('the documented schemas match the answers of a rate-limited service', (
   beforeAll(async () => {
     svc = await startService(
       { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' },
-      await builtCreateApp(),
+      await builtApp(),
     );
   });
 
@@ -574,7 +567,7 @@ describe('the documented schemas match the answers while InfluxDB is unreachable
   beforeAll(async () => {
     svc = await startService(
       { INFLUX_URL: `http://127.0.0.1:${await freePort()}` },
-      await builtCreateApp(),
+      await builtApp(),
     );
     doc = (await fetchDoc(svc.url)).doc;
     validate = schemaValidator(doc);

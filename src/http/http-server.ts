@@ -1,4 +1,4 @@
-import { STATUS_CODES, type Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /**
@@ -12,13 +12,60 @@ import type { Duplex } from 'node:stream';
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /**
- * The HTTP server's settings, and JSON answers for what Node refuses before any route runs.
- * `server.maxConnections` stays unlimited on purpose: past it Node destroys new connections (a
- * reset for the client); overload is answered per request instead (LoadShedder).
+ * The HTTP server's settings, and JSON answers for what Node refuses before any route runs: a
+ * malformed request (`clientError`), CONNECT (which Node would close without a word) and an
+ * `Expect` other than 100-continue (an empty 417). Each is a bounded JSON body that quotes nothing
+ * of the request, with `Connection: close`. `server.maxConnections` stays unlimited on purpose:
+ * past it Node destroys new connections (a reset for the client); overload is answered per
+ * request instead (WriteAdmission).
  */
 export function configureHttpServer(server: Server): void {
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.on('clientError', answerClientError);
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.end(rawAnswer(405, 'CONNECT is not served here'));
+  });
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    answer(res, 417, 'the only Expect this service meets is 100-continue');
+  });
+}
+
+/**
+ * An HTTP/1.1 request must name its Host (RFC 9112 §3.2): without one it is answered 400 here,
+ * in JSON (Node's own check, turned off by ServingAdapter, answers with an empty body). Returns
+ * whether it answered.
+ */
+export function refuseWithoutHost(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.headers.host !== undefined || req.httpVersion === '1.0') return false;
+  answer(res, 400, 'the request has no Host header (HTTP/1.1 requires one)');
+  return true;
+}
+
+function answer(res: ServerResponse, status: number, message: string): void {
+  const body = jsonBody(status, message);
+  res.shouldKeepAlive = false;
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    Connection: 'close',
+  });
+  res.end(body);
+}
+
+function jsonBody(status: number, message: string): string {
+  return JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message });
+}
+
+/** A whole HTTP/1.1 answer, for a socket no ServerResponse can write to. */
+function rawAnswer(status: number, message: string): string {
+  const body = jsonBody(status, message);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    body
+  );
 }
 
 /**
@@ -29,24 +76,16 @@ export function configureHttpServer(server: Server): void {
  * quoted.
  */
 export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+  // A request being served (a body that turned out malformed: a bad chunk size) can still be
+  // answered as long as nothing of its answer has been written, as Node itself would.
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent === true) {
     // Nothing can be written, or an answer is already on its way: just close.
     socket.destroy();
     return;
   }
   const status = clientErrorStatus(error.code);
-  const body = JSON.stringify({
-    statusCode: status,
-    error: STATUS_CODES[status],
-    message: clientErrorMessage(status),
-  });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      'Connection: close\r\n\r\n' +
-      body,
-  );
+  socket.end(rawAnswer(status, clientErrorMessage(status)));
 }
 
 function clientErrorStatus(code: string | undefined): number {

@@ -20,9 +20,9 @@ describe(parseHttpConfig.name, () => {
       logLevel: 'info',
       logFormat: 'json',
       shutdownTimeoutMs: 10_000,
-      shedEventLoopDelayMs: 100,
-      shedEventLoopUtilization: 90,
-      shedMaxInFlight: 256,
+      admissionConcurrency: 64,
+      admissionTimeoutMs: 1000,
+      obsolete: [],
     });
   });
 
@@ -54,9 +54,8 @@ describe(parseHttpConfig.name, () => {
         MAX_BODY_BYTES: '65536',
         LOG_LEVEL: 'DEBUG',
         SHUTDOWN_TIMEOUT_MS: '2500',
-        SHED_EVENT_LOOP_DELAY_MS: '250',
-        SHED_EVENT_LOOP_UTILIZATION: '95',
-        SHED_MAX_IN_FLIGHT: '64',
+        ADMISSION_CONCURRENCY: '16',
+        ADMISSION_TIMEOUT_MS: '2500',
       }),
     ).toEqual({
       port: 8080,
@@ -65,17 +64,24 @@ describe(parseHttpConfig.name, () => {
       logLevel: 'debug',
       logFormat: 'json',
       shutdownTimeoutMs: 2500,
-      shedEventLoopDelayMs: 250,
-      shedEventLoopUtilization: 95,
-      shedMaxInFlight: 64,
+      admissionConcurrency: 16,
+      admissionTimeoutMs: 2500,
+      obsolete: [],
     });
   });
 
-  it.each(['SHED_EVENT_LOOP_DELAY_MS', 'SHED_MAX_IN_FLIGHT'])('accepts %s=0 (off)', (name) => {
-    const config = parseHttpConfig({ [name]: '0' });
+  it('accepts ADMISSION_CONCURRENCY=0 (no admission control)', () => {
+    expect(parseHttpConfig({ ADMISSION_CONCURRENCY: '0' }).admissionConcurrency).toBe(0);
+  });
+
+  it('names the load-shedding variables of earlier versions that are set, so they can be reported as ignored', () => {
     expect(
-      name === 'SHED_MAX_IN_FLIGHT' ? config.shedMaxInFlight : config.shedEventLoopDelayMs,
-    ).toBe(0);
+      parseHttpConfig({
+        SHED_EVENT_LOOP_DELAY_MS: '100',
+        SHED_EVENT_LOOP_UTILIZATION: ' ',
+        SHED_MAX_IN_FLIGHT: '256',
+      }).obsolete,
+    ).toEqual(['SHED_EVENT_LOOP_DELAY_MS', 'SHED_MAX_IN_FLIGHT']);
   });
 
   it.each(['0', '65535'])('accepts PORT=%s', (raw) => {
@@ -96,10 +102,10 @@ describe(parseHttpConfig.name, () => {
     ['MAX_BODY_BYTES', '63', 'MAX_BODY_BYTES must be between 64 and 1073741824'],
     ['MAX_BODY_BYTES', '1073741825', 'MAX_BODY_BYTES must be between 64 and 1073741824'],
     ['MAX_BODY_BYTES', '1mb', 'MAX_BODY_BYTES must be a whole number'],
-    ['SHED_EVENT_LOOP_DELAY_MS', '60001', 'SHED_EVENT_LOOP_DELAY_MS must be between 0 and 60000'],
-    ['SHED_EVENT_LOOP_DELAY_MS', '0.5', 'SHED_EVENT_LOOP_DELAY_MS must be a whole number'],
-    ['SHED_MAX_IN_FLIGHT', 'many', 'SHED_MAX_IN_FLIGHT must be a whole number'],
-    ['SHED_EVENT_LOOP_UTILIZATION', '101', 'SHED_EVENT_LOOP_UTILIZATION must be between 0 and 100'],
+    ['ADMISSION_CONCURRENCY', 'many', 'ADMISSION_CONCURRENCY must be a whole number'],
+    ['ADMISSION_CONCURRENCY', '100001', 'ADMISSION_CONCURRENCY must be between 0 and 100000'],
+    ['ADMISSION_TIMEOUT_MS', '9', 'ADMISSION_TIMEOUT_MS must be between 10 and 600000'],
+    ['ADMISSION_TIMEOUT_MS', '0.5', 'ADMISSION_TIMEOUT_MS must be a whole number'],
     [
       'LOG_LEVEL',
       'verbose',

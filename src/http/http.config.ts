@@ -2,6 +2,12 @@ import { ConfigType, registerAs } from '@nestjs/config';
 import { ConfigError, Env, integer, matching, oneOf, text } from '../env';
 import { logFormat } from './log-format';
 
+/**
+ * Load shedding by the event loop's delay and utilisation (before 2.1): a busy loop is the normal
+ * state of a loaded service, and refusing because of it turned ordinary load into refusals.
+ */
+const OBSOLETE = ['SHED_EVENT_LOOP_DELAY_MS', 'SHED_EVENT_LOOP_UTILIZATION', 'SHED_MAX_IN_FLIGHT'];
+
 /** `stdoutIsTty`: whether a person reads the log (see log-format.ts); false for a parse of a file. */
 export function parseHttpConfig(env: Env, stdoutIsTty = false) {
   const port = integer(env, 'PORT', 20080, 0, 65535);
@@ -22,17 +28,14 @@ export function parseHttpConfig(env: Env, stdoutIsTty = false) {
     /** From SIGTERM to exit at the latest, whatever is still running. */
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     /**
-     * Writes are shed (503 at once) while the event loop runs this far behind; 0: never for
-     * this reason. README, "Under overload".
+     * Writes whose body is read and parsed at once; the others wait for a turn, bodies unread
+     * (WriteAdmission). 0: no admission control, every write is served at once. README "Under overload".
      */
-    shedEventLoopDelayMs: integer(env, 'SHED_EVENT_LOOP_DELAY_MS', 100, 0, 60_000),
-    /** Writes are shed while the event loop was busy more than this share (%) of the last 100 ms. */
-    shedEventLoopUtilization: integer(env, 'SHED_EVENT_LOOP_UTILIZATION', 90, 0, 100),
-    /**
-     * Writes are shed while this many are being served already; 0: no such limit. It bounds the
-     * work admitted before the loop's load shows it: every admitted write costs CPU later.
-     */
-    shedMaxInFlight: integer(env, 'SHED_MAX_IN_FLIGHT', 256, 0, 1_000_000),
+    admissionConcurrency: integer(env, 'ADMISSION_CONCURRENCY', 64, 0, 100_000),
+    /** A write that has waited this long for its turn is answered 503 with Retry-After. */
+    admissionTimeoutMs: integer(env, 'ADMISSION_TIMEOUT_MS', 1000, 10, 600_000),
+    /** Variables of earlier versions that are set but no longer read (logged at start-up). */
+    obsolete: OBSOLETE.filter((name) => text(env, name) !== undefined),
   };
 }
 

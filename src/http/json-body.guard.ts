@@ -12,6 +12,7 @@ import { text } from 'body-parser';
 import type { Request, Response } from 'express';
 import { httpConfig, HttpConfig } from './http.config';
 import type { RefusedAfterBody } from './retry-later.exception';
+import { bodyRead } from './write-admission';
 
 /**
  * Reads a POST body as JSON whatever its Content-Type: the original (Pyramid's `json_body`)
@@ -104,7 +105,8 @@ export class JsonBodyGuard implements CanActivate {
     const http = context.switchToHttp();
     const req = http.getRequest<Request & RefusedAfterBody>();
     if (req.method !== 'POST') return true;
-    const read = this.reader.read(req, http.getResponse<Response>());
+    // From now on the write waits only for the store (WriteAdmission).
+    const read = this.reader.read(req, http.getResponse<Response>()).finally(() => bodyRead(req));
     const refusal = req.refuseAfterBody;
     if (refusal) {
       await read.catch(() => undefined);

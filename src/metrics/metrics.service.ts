@@ -32,9 +32,32 @@ export class MetricsService {
 
   readonly httpShed = new Counter({
     name: 'stats_http_shed_total',
-    help: 'Writes answered 503 at once because the service was saturated, by the limit reached',
+    help: 'Writes answered 503 unread because they waited ADMISSION_TIMEOUT_MS for a turn, by reason',
     labelNames: ['reason'] as const,
     registers: [this.registry],
+  });
+
+  readonly admissionWait = new Histogram({
+    name: 'stats_http_admission_wait_seconds',
+    help: 'How long each admitted write waited for its turn (0 when it had one at once)',
+    buckets: [0, ...SECONDS_BUCKETS],
+    registers: [this.registry],
+  });
+
+  private admission: () => { waiting: number; active: number } = () => ({ waiting: 0, active: 0 });
+
+  readonly admissionWaiting: Gauge = new Gauge({
+    name: 'stats_http_admission_waiting',
+    help: 'Writes waiting for a turn, bodies unread',
+    registers: [this.registry],
+    collect: (): void => this.admissionWaiting.set(this.admission().waiting),
+  });
+
+  readonly admissionActive: Gauge = new Gauge({
+    name: 'stats_http_admission_active',
+    help: 'Writes having their turn (body being read and parsed)',
+    registers: [this.registry],
+    collect: (): void => this.admissionActive.set(this.admission().active),
   });
 
   readonly events = new Counter({
@@ -97,6 +120,11 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where the admission gauges read their values (WriteAdmission). */
+  watchAdmission(read: () => { waiting: number; active: number }): void {
+    this.admission = read;
   }
 
   /** The exposition for GET /metrics. */

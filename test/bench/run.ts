@@ -217,12 +217,6 @@ class ServiceRuns {
         INFLUX_DATABASE: 'bench_service',
         ACCESS_JSON: join(REPO, 'access.json'),
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-        // autocannon keeps the event loop saturated by design (every answer is followed at once
-        // by the next request, 32 bodies can arrive in one turn of the loop): shedding on
-        // utilization or delay would turn a capacity measurement into one of the shedder
-        // (README "Under overload"). The in-flight rule stays at its default.
-        SHED_EVENT_LOOP_UTILIZATION: '0',
-        SHED_EVENT_LOOP_DELAY_MS: '0',
       },
       'successfully started',
     );

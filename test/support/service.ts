@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createApp } from '../../src/app.factory';
+import { createApp, serve } from '../../src/app.factory';
 import { dropDatabase, uniqueDatabase } from './influxd';
 
 export const REPO = join(__dirname, '..', '..');
@@ -38,9 +38,9 @@ const SERVICE_VARS = [
   'SPOOL_DRAIN_LINES_PER_SECOND',
   'WRITE_DEADLINE_MS',
   'SHUTDOWN_TIMEOUT_MS',
-  'SHED_EVENT_LOOP_DELAY_MS',
-  'SHED_EVENT_LOOP_UTILIZATION',
-  'SHED_MAX_IN_FLIGHT',
+  'ADMISSION_CONCURRENCY',
+  'ADMISSION_TIMEOUT_MS',
+  'HEALTH_PORT',
   'LOG_LEVEL',
   'INFLUX_URL',
   'INFLUX_API',
@@ -57,16 +57,11 @@ const SERVICE_VARS = [
   'RATE_LIMIT_BURST',
 ];
 
-/**
- * Turns off shedding by the event loop's load. For services whose answers a test checks one by
- * one: on a machine busy with other tests (CI runs Jest, InfluxDB and the service on 2 cores),
- * the loop's load is the machine's, and a shed 503 would fail a test about something else. The
- * overload scenario of test/fault tests shedding itself.
- */
-export const NO_LOOP_SHEDDING = {
-  SHED_EVENT_LOOP_DELAY_MS: '0',
-  SHED_EVENT_LOOP_UTILIZATION: '0',
-} as const;
+/** What main.ts uses to start: src/app.factory.ts, from the source or from the build. */
+export interface AppEntry {
+  createApp: typeof createApp;
+  serve: typeof serve;
+}
 
 export interface RunningService {
   url: string;
@@ -78,26 +73,28 @@ export interface RunningService {
 }
 
 /**
- * Starts the real application (createApp, as main.ts does) on a free loopback port, against the
- * InfluxDB of the run (INFLUX_URL, set by global-setup) and a database of its own, so that no
- * test sees another's data. `env` overrides the defaults.
+ * Starts the real application as main.ts does (createApp, then serve) on a free loopback port,
+ * against the InfluxDB of the run (INFLUX_URL, set by global-setup) and a database of its own, so
+ * that no test sees another's data. Every other variable has its shipped default unless `env`
+ * overrides it.
  */
 export async function startService(
   env: Record<string, string> = {},
-  create: typeof createApp = createApp,
+  from: AppEntry = { createApp, serve },
 ): Promise<RunningService> {
   const influxUrl = process.env.INFLUX_URL;
   if (!influxUrl) throw new Error('INFLUX_URL is not set: run the e2e project through jest');
   const vars: Record<string, string> = {
+    // A free port on loopback, not the shipped 20080 on every interface: tests run side by side.
+    PORT: '0',
+    HOST: '127.0.0.1',
     INFLUX_URL: influxUrl,
     INFLUX_DATABASE: uniqueDatabase(),
     ACCESS_JSON: join(REPO, 'access.json'),
+    // Test output stays readable; test/logging.e2e-spec.ts checks the logs at their levels.
     LOG_LEVEL: 'silent',
     // A spool of its own, so that no instance replays another's events.
     SPOOL_DIR: mkdtempSync(join(tmpdir(), 'stats-spool-')),
-    // The application shares its event loop with the test that drives it, so the loop's load is
-    // the test's: no shedding on it here (test/fault's overload scenario covers it, out of process).
-    ...NO_LOOP_SHEDDING,
     ...env,
   };
   const saved = new Map(SERVICE_VARS.map((name) => [name, process.env[name]]));
@@ -105,17 +102,16 @@ export async function startService(
   Object.assign(process.env, vars);
   let app: NestExpressApplication;
   try {
-    app = await create();
+    app = await from.createApp();
   } finally {
     for (const [name, value] of saved) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
   }
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
+  const port = await from.serve(app);
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    url: `http://127.0.0.1:${port}`,
     influxUrl: vars.INFLUX_URL!,
     database: vars.INFLUX_DATABASE!,
     app,
@@ -127,11 +123,8 @@ export async function startService(
  * createApp as `npm run build` made it (dist/): ts-jest does not run the @nestjs/swagger CLI
  * plugin, so the OpenAPI schemas derived from DTO classes exist only in the build.
  */
-export async function builtCreateApp(): Promise<typeof createApp> {
-  const built = (await import(join(REPO, 'dist', 'app.factory.js'))) as {
-    createApp: typeof createApp;
-  };
-  return built.createApp;
+export async function builtApp(): Promise<AppEntry> {
+  return (await import(join(REPO, 'dist', 'app.factory.js'))) as AppEntry;
 }
 
 /** POSTs JSON (or a raw string body) with the demo token unless headers say otherwise. */
@@ -213,7 +206,6 @@ export function spawnBuiltService(port: number, database: string, logLevel: stri
     cwd: REPO,
     env: {
       PATH: process.env.PATH ?? '',
-      ...NO_LOOP_SHEDDING,
       PORT: String(port),
       HOST: '127.0.0.1',
       INFLUX_URL: influxUrl,

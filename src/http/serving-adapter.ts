@@ -1,0 +1,41 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import type { Express } from 'express';
+import { configureHttpServer, refuseWithoutHost } from './http-server';
+import type { WriteAdmission } from './write-admission';
+
+/**
+ * Nest's Express adapter with the service's own Node server, so that the request chain reads in
+ * one place, in order:
+ *
+ *   Node's HTTP parser (malformed requests: http-server.ts)
+ *   → a missing Host refused (refuseWithoutHost)
+ *   → WriteAdmission (writes wait for a turn, bodies unread)
+ *   → Express: malformedPath, request log, metrics, Nest's router
+ *   → TokenGuard, JsonBodyGuard, the controller
+ *
+ * createApp builds it and hands it the WriteAdmission once Nest has made it (`admitWith`); no
+ * request can arrive before the server listens, which is after that.
+ */
+export class ServingAdapter extends ExpressAdapter {
+  private admission?: WriteAdmission;
+
+  override initHttpServer(): void {
+    const express = this.getInstance<Express>();
+    const serve = (req: IncomingMessage, res: ServerResponse): void => {
+      express(req, res);
+    };
+    // Node answers a missing Host with an empty 400; refuseWithoutHost answers it in JSON.
+    const server = createServer({ requireHostHeader: false }, (req, res) => {
+      if (refuseWithoutHost(req, res)) return;
+      if (this.admission) this.admission.admit(req, res, () => serve(req, res));
+      else serve(req, res);
+    });
+    configureHttpServer(server);
+    this.setHttpServer(server);
+  }
+
+  admitWith(admission: WriteAdmission): void {
+    this.admission = admission;
+  }
+}

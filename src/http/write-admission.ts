@@ -1,0 +1,334 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  OnModuleInit,
+  Optional,
+} from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MetricsService } from '../metrics/metrics.service';
+import { httpConfig, HttpConfig } from './http.config';
+import { WaitingLine } from './waiting-line';
+
+/** Writes: POST to /log/event, /log/events (any case, as Express routes them, and with a slash). */
+const WRITE = /^\/log\//i;
+/**
+ * How long a refused client should wait. Every refused client comes back after this long: at
+ * 1 s, 2,000 refused clients keep a loaded service as busy refusing them as they found it; at
+ * 5 s they offer a fifth of that, and the events they hold are late by seconds, which analytics
+ * can afford.
+ */
+export const RETRY_AFTER_SECONDS = 5;
+/** Refusals written per turn of the event loop, so that a turn that refuses many stays short. */
+const REFUSALS_PER_TURN = 64;
+/** How often the line is looked at while writes wait or are served (deadlines, stalls, rate). */
+const WATCH_EVERY_MS = 50;
+/**
+ * A watch that fires this much later than it was due means the process did not run (SIGSTOP, a
+ * debugger, a VM that lost its CPU, a very long garbage collection): that time is not counted as
+ * waiting. The loop's own turns stay far shorter, since at most ADMISSION_CONCURRENCY writes are
+ * served at once.
+ */
+const STALL_MS = 500;
+/**
+ * A write whose body is read but which has not been answered after this long (InfluxDB slow or
+ * away: the store answers once it has spooled it, within WRITE_DEADLINE_MS) gives its place to
+ * the next one: waiting for InfluxDB costs the service no CPU, and an outage must not make the
+ * writes behind it wait here.
+ */
+const SERVED_AT_MOST_MS = 200;
+/** At most one log line per this long while writes are refused. */
+const REPORT_EVERY_MS = 10_000;
+
+export interface Clock {
+  /** Milliseconds from a monotonic origin. */
+  now(): number;
+}
+const MONOTONIC: Clock = { now: () => performance.now() };
+
+/** Marks an admitted write's request, so that the body reader can say its body is read. */
+const SERVED = Symbol('admitted write');
+
+interface Served {
+  /** Gives its place up (once): answered, gone, or served too long. */
+  end(): void;
+  ended: boolean;
+  /** When its body was read (on the clock), undefined until then. */
+  readAt?: number;
+}
+
+interface Waiting {
+  req: IncomingMessage;
+  res: ServerResponse;
+  next: () => void;
+  /** When it joined the line, on the clock, with any stall since taken off. */
+  since: number;
+}
+
+/**
+ * The body reader calls this once the body of `req` is read and parsed (or refused): from then
+ * on the write holds its place for at most SERVED_AT_MOST_MS more.
+ */
+export function bodyRead(req: IncomingMessage, now = performance.now()): void {
+  const served = (req as IncomingMessage & { [SERVED]?: Served })[SERVED];
+  if (served && served.readAt === undefined) served.readAt = now;
+}
+
+/**
+ * Overload means waiting too long, not being busy. A busy event loop is the normal state of a
+ * loaded service; what a caller suffers is the time its write waits. So:
+ *
+ * - At most ADMISSION_CONCURRENCY writes are served at once, from admission until their answer.
+ *   That bounds the work of every turn of the event loop: a turn answers at most that many
+ *   writes and reads at most that many bodies, so turns stay short under any load, and short
+ *   turns are what let Node accept new connections (it accepts one per turn) and answer probes.
+ *   A served write whose body is read gives its place up after SERVED_AT_MOST_MS even if it is
+ *   not answered yet (InfluxDB slow or away).
+ * - The others wait in a line, bodies unread, sockets open.
+ * - A write that has waited ADMISSION_TIMEOUT_MS is answered 503 with `Retry-After`; nothing
+ *   else is refused. The refusal comes when the deadline passes, never at once: a client that
+ *   ignores Retry-After cannot come back sooner than once per deadline, so refusing cannot
+ *   become the service's main work.
+ * - The line is served first in, first out while that gets a newcomer served within 80 % of the
+ *   deadline (its length over the recent service rate); beyond that, newest first (adaptive
+ *   LIFO, as Facebook's queues do) until the forecast is back under half the deadline. In arrival
+ *   order every write of such a line would miss its deadline; newest first, those that can make
+ *   it are served, and the oldest, which would miss it anyway, are refused.
+ * - Time the process did not run does not count as waiting: after a freeze, the writes that
+ *   waited through it are served, not refused.
+ *
+ * Reads, probes and /metrics never wait here. ADMISSION_CONCURRENCY=0 turns admission off.
+ */
+@Injectable()
+export class WriteAdmission implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(WriteAdmission.name);
+  private readonly line = new WaitingLine<Waiting>();
+  /** Writes being served (at most ADMISSION_CONCURRENCY). */
+  private readonly serving = new Set<Served>();
+  private readonly refusal: string;
+  private active = 0;
+  private newestFirst = false;
+  private pumpDue = false;
+  private watch: NodeJS.Timeout | undefined;
+  private watchDueAt = 0;
+  /** Writes admitted since the last watch, and the service rate (per ms) they make. */
+  private admittedSinceWatch = 0;
+  private lastWatchAt = 0;
+  private ratePerMs = 0;
+  /** Refusals not yet written, oldest first. */
+  private readonly refusals: ServerResponse[] = [];
+  private refusedTotal = 0;
+  private refusedSinceReport = 0;
+  private reportTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(httpConfig.KEY) private readonly config: HttpConfig,
+    private readonly metrics: MetricsService,
+    @Optional() private readonly clock: Clock = MONOTONIC,
+  ) {
+    // Built once: a refusal does no work it could have done at start-up.
+    this.refusal = JSON.stringify({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message:
+        `overloaded: this write waited ${config.admissionTimeoutMs} ms for its turn ` +
+        `(ADMISSION_TIMEOUT_MS) and was not read; nothing was stored, retry after ${RETRY_AFTER_SECONDS} s`,
+      retryAfter: RETRY_AFTER_SECONDS,
+    });
+  }
+
+  onModuleInit(): void {
+    this.metrics.watchAdmission(() => ({ waiting: this.line.length, active: this.active }));
+    for (const name of this.config.obsolete) {
+      this.logger.warn(
+        `${name} is no longer read and is ignored: writes now wait for a turn and are refused ` +
+          'only once they have waited ADMISSION_TIMEOUT_MS (README "Under overload"); remove it',
+      );
+    }
+  }
+
+  onApplicationShutdown(): void {
+    clearTimeout(this.watch);
+    this.watch = undefined;
+    clearTimeout(this.reportTimer);
+    this.report();
+  }
+
+  /** Writes waiting for their turn. */
+  get waiting(): number {
+    return this.line.length;
+  }
+
+  /** Writes being served now. */
+  get inService(): number {
+    return this.active;
+  }
+
+  /** The Node server's request listener calls this for every request; `next` serves it. */
+  readonly admit = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const limit = this.config.admissionConcurrency;
+    if (limit === 0 || req.method !== 'POST' || !WRITE.test(req.url ?? '')) return next();
+    this.startWatch();
+    if (this.active < limit && this.line.length === 0) {
+      this.metrics.admissionWait.observe(0);
+      return this.serve(req, res, next);
+    }
+    this.line.push({ req, res, next, since: this.clock.now() });
+  };
+
+  private serve(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+    this.active++;
+    this.admittedSinceWatch++;
+    const end = (): void => {
+      if (served.ended) return;
+      served.ended = true;
+      this.active--;
+      this.serving.delete(served);
+      res.off('close', end);
+      this.schedulePump();
+    };
+    const served: Served = { ended: false, end };
+    (req as IncomingMessage & { [SERVED]?: Served })[SERVED] = served;
+    this.serving.add(served);
+    res.once('close', end);
+    next();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpDue || this.line.length === 0) return;
+    this.pumpDue = true;
+    setImmediate(this.pump);
+  }
+
+  /** Refuses what has waited the whole deadline, then hands the free places out. */
+  private readonly pump = (): void => {
+    this.pumpDue = false;
+    this.expire();
+    const now = this.clock.now();
+    while (this.active < this.config.admissionConcurrency && this.line.length > 0) {
+      const next = this.newestFirst ? this.line.takeLast()! : this.line.takeFirst()!;
+      // The client may have gone while it waited.
+      if (next.res.destroyed) continue;
+      this.metrics.admissionWait.observe((now - next.since) / 1000);
+      this.serve(next.req, next.res, next.next);
+    }
+  };
+
+  /** Refuses the writes that have waited the whole deadline (the oldest are first in line). */
+  private expire(): void {
+    const deadline = this.clock.now() - this.config.admissionTimeoutMs;
+    let refused = 0;
+    for (
+      let first = this.line.first();
+      first && first.since <= deadline;
+      first = this.line.first()
+    ) {
+      this.line.takeFirst();
+      if (first.res.destroyed) continue;
+      this.refusals.push(first.res);
+      refused++;
+    }
+    if (refused === 0) return;
+    if (this.refusals.length === refused) setImmediate(this.writeRefusals);
+    this.metrics.httpShed.inc({ reason: 'admission_timeout' }, refused);
+    this.refusedTotal += refused;
+    this.refusedSinceReport += refused;
+    // The first refusal after a quiet spell is reported at once, what follows once per
+    // REPORT_EVERY_MS.
+    if (this.reportTimer === undefined) this.reportNow();
+  }
+
+  /** Writes up to REFUSALS_PER_TURN queued refusals, and the rest in later turns. */
+  private readonly writeRefusals = (): void => {
+    for (const res of this.refusals.splice(0, REFUSALS_PER_TURN)) {
+      if (res.destroyed) continue;
+      // Kept open: a closed connection would come back through the listen queue. Node reads
+      // and discards the unread body.
+      res.writeHead(503, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(this.refusal),
+        'Retry-After': String(RETRY_AFTER_SECONDS),
+      });
+      res.end(this.refusal);
+    }
+    if (this.refusals.length > 0) setImmediate(this.writeRefusals);
+  };
+
+  private startWatch(): void {
+    if (this.watch !== undefined) return;
+    const now = this.clock.now();
+    if (this.lastWatchAt === 0) this.lastWatchAt = now;
+    this.watchDueAt = now + WATCH_EVERY_MS;
+    this.watch = setTimeout(this.onWatch, WATCH_EVERY_MS);
+    this.watch.unref();
+  }
+
+  /**
+   * While writes wait or are served: takes the time the process did not run off every wait,
+   * frees the places of writes served too long, refuses those past their deadline even when no
+   * place frees up, measures the service rate and picks the order of the line.
+   */
+  private readonly onWatch = (): void => {
+    this.watch = undefined;
+    const now = this.clock.now();
+    const late = now - this.watchDueAt;
+    if (late > STALL_MS) this.line.forEach((waiting) => (waiting.since += late));
+    this.endOverdue(now);
+    this.measureRate(now, late > STALL_MS ? late : 0);
+    this.pump();
+    this.chooseOrder();
+    if (this.line.length > 0 || this.active > 0) this.startWatch();
+    else this.lastWatchAt = 0;
+  };
+
+  private endOverdue(now: number): void {
+    for (const served of this.serving) {
+      if (served.readAt !== undefined && now - served.readAt >= SERVED_AT_MOST_MS) served.end();
+    }
+  }
+
+  private measureRate(now: number, stalled: number): void {
+    const elapsed = now - this.lastWatchAt - stalled;
+    if (elapsed <= 0) return;
+    const rate = this.admittedSinceWatch / elapsed;
+    // Smoothed over about half a second of watches.
+    this.ratePerMs = this.ratePerMs === 0 ? rate : this.ratePerMs * 0.9 + rate * 0.1;
+    this.admittedSinceWatch = 0;
+    this.lastWatchAt = now;
+  }
+
+  /** Newest first while first-in order would keep a newcomer past 80 % of the deadline. */
+  private chooseOrder(): void {
+    if (this.line.length === 0) {
+      this.newestFirst = false;
+      return;
+    }
+    const forecastMs = this.ratePerMs > 0 ? this.line.length / this.ratePerMs : Infinity;
+    const deadline = this.config.admissionTimeoutMs;
+    if (forecastMs >= 0.8 * deadline) this.newestFirst = true;
+    else if (forecastMs <= 0.5 * deadline) this.newestFirst = false;
+  }
+
+  private reportNow(): void {
+    if (!this.report()) return;
+    this.reportTimer = setTimeout(() => this.reportNow(), REPORT_EVERY_MS);
+    this.reportTimer.unref();
+  }
+
+  /**
+   * One log line for the refusals since the last one, if any (false if none): the counts of the
+   * lines add up to stats_http_shed_total.
+   */
+  private report(): boolean {
+    this.reportTimer = undefined;
+    if (this.refusedSinceReport === 0) return false;
+    this.logger.warn(
+      `overloaded: ${this.refusedSinceReport} write(s) answered 503 after waiting ` +
+        `${this.config.admissionTimeoutMs} ms for a turn (ADMISSION_TIMEOUT_MS); ` +
+        `${this.refusedTotal} since start; ${this.line.length} waiting now`,
+    );
+    this.refusedSinceReport = 0;
+    return true;
+  }
+}
