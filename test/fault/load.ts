@@ -4,7 +4,8 @@
  *
  *   node -r ts-node/register/transpile-only test/fault/load.ts '<LoadConfig as JSON>'
  *
- * POSTs single events `{event: 'fault.<scenario>', uid: 'u-<n>', seq: n}` to `/log/event` over
+ * POSTs single events `{event: 'fault.<scenario>', uid: 'u-<n>', seq: n}` to `/log/event` (or,
+ * with `batch`, arrays of that many such events to `/log/events`) over
  * `connections` keep-alive connections, at most `maxRequests` of them and for at most `seconds`
  * (optionally paced to `ratePerSecond`), and appends one JSON line per request to `out` as soon
  * as its answer (or its failure) arrives: see `Answer`. Connection errors and timeouts are
@@ -36,6 +37,8 @@ export interface LoadConfig {
    * Retry-After, plus up to as long again at random (jitter), before the next request.
    */
   honourRetryAfter?: boolean;
+  /** Events per request, POSTed as an array to /log/events; absent: one object to /log/event. */
+  batch?: number;
 }
 
 /** One line of the record. */
@@ -46,6 +49,8 @@ export interface Answer {
   status: number;
   /** The event id of a 200 or 202 answer. */
   id?: string;
+  /** With `batch`: the event ids of a 200 or 202 answer (null for an event it rejected). */
+  ids?: Array<string | null>;
   /** The Retry-After header, as sent. */
   retryAfter?: string;
   /** Body of a refusal (cut to 300 characters), or the connection error's code. */
@@ -62,9 +67,18 @@ function send(
   pad: string | undefined,
 ): Promise<Answer> {
   const uid = `u-${seq}`;
-  const event: Record<string, unknown> = { event: `fault.${config.scenario}`, uid, seq };
-  if (pad !== undefined) event.pad = pad;
-  const body = Buffer.from(JSON.stringify(event));
+  const event = (n: number): Record<string, unknown> => {
+    const made: Record<string, unknown> = { event: `fault.${config.scenario}`, uid, seq, n };
+    if (pad !== undefined) made.pad = pad;
+    return made;
+  };
+  const body = Buffer.from(
+    JSON.stringify(
+      config.batch === undefined
+        ? event(0)
+        : Array.from({ length: config.batch }, (_, n) => event(n)),
+    ),
+  );
   const sentAt = Date.now();
   return new Promise((resolve) => {
     let settled = false;
@@ -74,7 +88,7 @@ function send(
       resolve({ seq, uid, sentAt, at: Date.now(), ...answer });
     };
     const req = request(
-      `${config.url}/log/event`,
+      `${config.url}${config.batch === undefined ? '/log/event' : '/log/events'}`,
       {
         method: 'POST',
         agent,
@@ -99,8 +113,10 @@ function send(
           if (retryAfter !== undefined) answer.retryAfter = retryAfter;
           if (status === 200 || status === 202) {
             try {
-              const id: unknown = JSON.parse(text);
-              if (typeof id === 'string') answer.id = id;
+              const reply: unknown = JSON.parse(text);
+              const ids = (reply as { event_ids?: unknown } | null)?.event_ids;
+              if (typeof reply === 'string') answer.id = reply;
+              else if (Array.isArray(ids)) answer.ids = ids as Array<string | null>;
               else answer.error = text.slice(0, 300);
             } catch {
               answer.error = text.slice(0, 300);

@@ -298,7 +298,9 @@ async function startLoad(
   service: Service,
   scenario: string,
   options: Pick<LoadConfig, 'connections' | 'maxRequests' | 'seconds'> &
-    Partial<Pick<LoadConfig, 'ratePerSecond' | 'padBytes' | 'timeoutMs' | 'honourRetryAfter'>>,
+    Partial<
+      Pick<LoadConfig, 'ratePerSecond' | 'padBytes' | 'timeoutMs' | 'honourRetryAfter' | 'batch'>
+    >,
   openFiles?: number,
 ): Promise<Load> {
   const dir = await scope.tempDir('fault-load-');
@@ -375,13 +377,16 @@ function tally(scope: Scope, answers: Answer[]): Tally {
     if (answer.status === 200 || answer.status === 202) {
       if (answer.status === 200) t.ok200++;
       else t.ok202++;
-      if (answer.id === undefined || !EVENT_ID.test(answer.id)) {
-        strange(`${answer.status} without an event id: ${answer.error ?? answer.id ?? ''}`);
-        continue;
+      const ids = answer.ids ?? [answer.id];
+      for (const id of ids) {
+        if (id === undefined || id === null || !EVENT_ID.test(id)) {
+          strange(`${answer.status} without an event id: ${answer.error ?? id ?? ''}`);
+          continue;
+        }
+        if (seen.has(id)) strange(`the same id answered twice: ${id}`);
+        seen.add(id);
+        t.acked.push(id);
       }
-      if (seen.has(answer.id)) strange(`the same id answered twice: ${answer.id}`);
-      seen.add(answer.id);
-      t.acked.push(answer.id);
     } else if (answer.status === 503 && RETRY_AFTER.test(answer.retryAfter ?? '')) {
       t.refused503++;
     } else if (answer.status === 429 && RETRY_AFTER.test(answer.retryAfter ?? '')) {
@@ -749,15 +754,19 @@ async function spoolFull(scope: Scope): Promise<void> {
   scope.check(exit.code === 0, `SIGTERM after the scenario: exit ${exit.signal ?? exit.code}`);
 }
 
-/** Connections of the spike, as the issue's hostile run opened them. */
-const SPIKE_CONNECTIONS = 2000;
-const SPIKE_SECONDS = 20;
-/** Open files the service and the load need for the spike: sockets, with room for the rest. */
+/** Open files the service and the load need for a spike: sockets, with room for the rest. */
 const SPIKE_OPEN_FILES = 8192;
+/** How long the capacity run and each spike last. */
+const CAPACITY_SECONDS = 10;
+const SPIKE_SECONDS = 20;
+/** The closed loop of ordinary load: each client waits for its answer, then sends again. */
+const CLOSED_LOOP_CLIENTS = 32;
 /** A probe every this often, each on a new connection (as the kubelet probes). */
 const PROBE_EVERY_MS = 100;
 const PING_P99_LIMIT_MS = 500;
-const PING_MAX_LIMIT_MS = 1000;
+const ANSWER_P99_LIMIT_MS = 2000;
+/** Goodput under a spike, as a share of what the closed loop of 32 got in the same scenario. */
+const SPIKE_GOODPUT_SHARE = 0.8;
 
 interface Probe {
   at: number;
@@ -800,21 +809,33 @@ async function counter(service: Service, name: string): Promise<Map<string, numb
   return values;
 }
 
-/**
- * 5. A spike: 2,000 connections posting events as fast as they are answered, for 20 s, from a
- * process of their own, while this process probes /ping on a new connection every 100 ms.
- * Liveness must hold (p99 under 500 ms, no probe over 1 s, every probe 200), every write is
- * answered 2xx or 503/429 with Retry-After (no reset, no timeout), and every acknowledged event
- * is stored. The load does not back off on 503: it is the worst case, not the shipped client.
- */
-async function overload(scope: Scope): Promise<void> {
-  const scenario = 'overload';
+/** p50, p99, max and failures of a set of probes. */
+function probeFigures(of: Probe[]) {
+  const latencies = of.map((p) => p.ms).sort((a, b) => a - b);
+  return {
+    count: of.length,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies.at(-1) ?? NaN,
+    failed: of.filter((p) => p.status !== 200).length,
+  };
+}
+
+/** Events acknowledged per second over the whole of a load's answers. */
+function ackedPerSecond(answers: Answer[], acked: number): number {
+  if (answers.length === 0) return 0;
+  const first = Math.min(...answers.map((a) => a.sentAt));
+  const last = Math.max(...answers.map((a) => a.at));
+  return acked / Math.max(0.001, (last - first) / 1000);
+}
+
+/** A service (shipped defaults) for the load scenarios, its influxd, and where it stores. */
+async function loadedService(scope: Scope) {
   const openFiles = openFilesLimit(SPIKE_OPEN_FILES);
-  scope.note(`ulimit -n for the service and the load: ${openFiles}`);
-  if (openFiles < SPIKE_CONNECTIONS + 1024) {
+  if (openFiles < 2000 + 1024) {
     throw new Error(
       `ulimit -n is ${openFiles} and cannot be raised to ${SPIKE_OPEN_FILES}: ` +
-        `${SPIKE_CONNECTIONS} connections need more (raise the hard limit or run as root)`,
+        'a spike of 2,000 connections needs more (raise the hard limit or run as root)',
     );
   }
   const influx = await scope.influxd();
@@ -826,94 +847,162 @@ async function overload(scope: Scope): Promise<void> {
     spoolDir,
     openFiles: SPIKE_OPEN_FILES,
   });
+  return { influx, database, service };
+}
+
+/**
+ * 5. Ordinary load: 32 clients in a closed loop, one event per request, then 8 clients posting
+ * batches of 100 events. A busy service is not an overloaded one: nothing may be refused.
+ */
+async function closedLoop(scope: Scope): Promise<void> {
+  const { influx, database, service } = await loadedService(scope);
+  for (const [scenario, options] of [
+    ['closed_loop', { connections: CLOSED_LOOP_CLIENTS, maxRequests: 10_000_000 }],
+    ['closed_loop_batches', { connections: 8, maxRequests: 10_000_000, batch: 100 }],
+  ] as const) {
+    const load = await startLoad(scope, service, scenario, {
+      ...options,
+      seconds: CAPACITY_SECONDS,
+    });
+    const answers = await load.done;
+    const t = tally(scope, answers);
+    const perSecond = ackedPerSecond(answers, t.acked.length);
+    scope.note(`${scenario}: ${perSecond.toFixed(0)} events acknowledged/s`);
+    const refused = t.refused503 + t.refused429 + t.other + t.noAnswer;
+    scope.check(refused === 0, `${scenario}: ${refused} request(s) not answered 2xx`);
+    await verifyStored(scope, influx, database, scenario, t.acked);
+  }
+  const exit = await stopService(service);
+  scope.check(exit.code === 0, `SIGTERM after the scenario: exit ${exit.signal ?? exit.code}`);
+}
+
+/**
+ * 6 and 7. A spike of `connections` clients that ignore Retry-After (each comes straight back
+ * after any answer), opened all at once, for SPIKE_SECONDS, after a run of the closed loop of
+ * 32 that measures this machine's capacity now. Checked: goodput at least 80 % of that
+ * capacity, answers (refusals included) p99 under 2 s, /ping p99 under 0.5 s on PORT and on
+ * HEALTH_PORT, only 2xx and 503 with Retry-After (no reset, no timeout), and every acknowledged
+ * event stored once.
+ */
+async function spike(scope: Scope, connections: number): Promise<void> {
+  const { influx, database, service } = await loadedService(scope);
+  const base = `spike_${connections}_capacity`;
+  const capacityLoad = await startLoad(scope, service, base, {
+    connections: CLOSED_LOOP_CLIENTS,
+    maxRequests: 10_000_000,
+    seconds: CAPACITY_SECONDS,
+  });
+  const capacityAnswers = await capacityLoad.done;
+  const capacityTally = tally(scope, capacityAnswers);
+  const capacity = ackedPerSecond(capacityAnswers, capacityTally.acked.length);
+
+  const scenario = `spike_${connections}`;
   const load = await startLoad(
     scope,
     service,
     scenario,
-    {
-      connections: SPIKE_CONNECTIONS,
-      maxRequests: 10_000_000,
-      seconds: SPIKE_SECONDS,
-      timeoutMs: 10_000,
-      honourRetryAfter: true,
-    },
+    { connections, maxRequests: 10_000_000, seconds: SPIKE_SECONDS, timeoutMs: 10_000 },
     SPIKE_OPEN_FILES,
   );
   await load.started;
-  const spikeAt = Date.now();
-  // The Kubernetes liveness probe asks HEALTH_PORT (config/k8s/statefulset.yaml): the limits
-  // apply there. PORT's figures are printed for comparison (README, "Under overload").
-  const [probes, mainProbes] = await Promise.all([
-    probePing(service.healthUrl, load.done),
+  const [onPort, onHealthPort] = await Promise.all([
     probePing(service.url, load.done),
+    probePing(service.healthUrl, load.done),
   ]);
   const answers = await load.done;
   const t = tally(scope, answers);
-
-  const figures = (of: Probe[]) => {
-    const latencies = of.map((p) => p.ms).sort((a, b) => a - b);
-    return {
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-      max: latencies.at(-1) ?? NaN,
-      failed: of.filter((p) => p.status !== 200).length,
-    };
-  };
-  const { p50, p99, max, failed: failedProbes } = figures(probes);
-  const main = figures(mainProbes);
-  scope.summary.push(
-    `/ping on HEALTH_PORT during the spike: ${probes.length} probes, p50 ${p50} ms, p99 ${p99} ms, ` +
-      `max ${max} ms, not 200: ${failedProbes}`,
-  );
-  scope.note(
-    `/ping on PORT (not checked): ${mainProbes.length} probes, p50 ${main.p50} ms, ` +
-      `p99 ${main.p99} ms, max ${main.max} ms, not 200: ${main.failed}`,
-  );
-  const slow = probes.filter((p) => p.ms > PING_P99_LIMIT_MS);
-  if (slow.length > 0) {
-    scope.note(
-      `HEALTH_PORT probes over ${PING_P99_LIMIT_MS} ms: ${slow.map((p) => `${p.ms} ms at +${((p.at - spikeAt) / 1000).toFixed(1)} s`).join(', ')}`,
-    );
-  }
-  const acked = answers.filter((a) => a.status === 200 || a.status === 202);
-  const ackMs = acked.map((a) => a.at - a.sentAt).sort((a, b) => a - b);
-  const seconds =
-    (Math.max(...answers.map((a) => a.at)) - Math.min(...answers.map((a) => a.sentAt))) / 1000;
-  scope.note(
-    `${(answers.length / seconds).toFixed(0)} answers/s, ${(acked.length / seconds).toFixed(0)} ` +
-      `acknowledged/s; acknowledged writes p50 ${percentile(ackMs, 50)} ms, p99 ${percentile(ackMs, 99)} ms`,
-  );
+  const goodput = ackedPerSecond(answers, t.acked.length);
+  const answerMs = answers.map((a) => a.at - a.sentAt).sort((a, b) => a - b);
+  const answerP99 = percentile(answerMs, 99);
+  const port = probeFigures(onPort);
+  const health = probeFigures(onHealthPort);
   const shed = await counter(service, 'stats_http_shed_total');
+  scope.summary.push(
+    `capacity (${CLOSED_LOOP_CLIENTS} clients): ${capacity.toFixed(0)}/s; spike goodput ` +
+      `${goodput.toFixed(0)}/s (${((100 * goodput) / capacity).toFixed(0)} %); answers p50 ` +
+      `${percentile(answerMs, 50)} ms, p99 ${answerP99} ms`,
+    `/ping on PORT: ${port.count} probes, p50 ${port.p50} ms, p99 ${port.p99} ms, max ${port.max} ms, not 200: ${port.failed}`,
+    `/ping on HEALTH_PORT: ${health.count} probes, p50 ${health.p50} ms, p99 ${health.p99} ms, max ${health.max} ms, not 200: ${health.failed}`,
+  );
   scope.note(
     `stats_http_shed_total: ${[...shed].map(([labels, n]) => `${labels} ${n}`).join(', ') || 'none'}`,
   );
   scope.check(
-    probes.length >= (SPIKE_SECONDS * 1000) / PROBE_EVERY_MS / 2,
-    `only ${probes.length} probes`,
+    goodput >= SPIKE_GOODPUT_SHARE * capacity,
+    `goodput ${goodput.toFixed(0)}/s is under ${SPIKE_GOODPUT_SHARE * 100} % of the capacity measured (${capacity.toFixed(0)}/s)`,
   );
-  scope.check(failedProbes === 0, `${failedProbes} /ping probe(s) not answered 200`);
-  scope.check(p99 < PING_P99_LIMIT_MS, `/ping p99 ${p99} ms, not under ${PING_P99_LIMIT_MS} ms`);
   scope.check(
-    max <= PING_MAX_LIMIT_MS,
-    `a /ping probe took ${max} ms, over ${PING_MAX_LIMIT_MS} ms`,
+    answerP99 < ANSWER_P99_LIMIT_MS,
+    `answers p99 ${answerP99} ms, not under ${ANSWER_P99_LIMIT_MS} ms`,
   );
+  for (const [where, figures] of [
+    ['PORT', port],
+    ['HEALTH_PORT', health],
+  ] as const) {
+    scope.check(
+      figures.failed === 0,
+      `${figures.failed} /ping probe(s) on ${where} not answered 200`,
+    );
+    scope.check(
+      figures.p99 < PING_P99_LIMIT_MS,
+      `/ping on ${where} p99 ${figures.p99} ms, not under ${PING_P99_LIMIT_MS} ms`,
+    );
+  }
   scope.check(t.noAnswer === 0, `${t.noAnswer} write(s) without an answer (reset or timeout)`);
-  scope.check(t.refused503 > 0, 'nothing was shed: the spike did not overload the service');
-  scope.check(acked.length > 0, 'nothing was acknowledged during the spike');
+  scope.check(t.other === 0, `${t.other} answer(s) other than 2xx, 429 or 503 with Retry-After`);
+  await waitDrained(scope, service);
+  await verifyStored(scope, influx, database, base, capacityTally.acked);
+  await verifyStored(scope, influx, database, scenario, t.acked);
+  const exit = await stopService(service);
+  scope.check(exit.code === 0, `SIGTERM after the scenario: exit ${exit.signal ?? exit.code}`);
+}
+
+/**
+ * 8. The process frozen for 6 s (SIGSTOP, then SIGCONT) under a closed loop of 16 clients, as a
+ * long garbage collection, a VM losing its CPU or a debugger would: the writes that waited
+ * through it are served, none is refused.
+ */
+async function freeze(scope: Scope): Promise<void> {
+  const scenario = 'freeze';
+  const { influx, database, service } = await loadedService(scope);
+  const load = await startLoad(scope, service, scenario, {
+    connections: 16,
+    maxRequests: 10_000_000,
+    seconds: 14,
+    timeoutMs: 15_000,
+  });
+  await load.started;
+  await sleep(3000);
+  const stoppedAt = Date.now();
+  service.child.kill('SIGSTOP');
+  await sleep(6000);
+  service.child.kill('SIGCONT');
+  const resumedAt = Date.now();
+  const answers = await load.done;
+  const t = tally(scope, answers);
+  const after = answers.filter((a) => a.at >= resumedAt);
+  scope.note(
+    `frozen ${((resumedAt - stoppedAt) / 1000).toFixed(1)} s; ${after.length} answers after it resumed, ` +
+      `${after.filter((a) => a.status === 200 || a.status === 202).length} of them acknowledged`,
+  );
+  const refused = t.refused503 + t.refused429 + t.other + t.noAnswer;
+  scope.check(refused === 0, `${refused} write(s) not answered 2xx`);
+  scope.check(after.length > 0, 'nothing was answered after the process resumed');
   await waitDrained(scope, service);
   await verifyStored(scope, influx, database, scenario, t.acked);
   const exit = await stopService(service);
   scope.check(exit.code === 0, `SIGTERM after the scenario: exit ${exit.signal ?? exit.code}`);
 }
 
-// ---------------------------------------------------------------------------------------------
-
 const SCENARIOS: Array<{ name: string; run: (scope: Scope) => Promise<void> }> = [
   { name: 'influx-outage', run: influxOutage },
   { name: 'kill-9', run: kill9 },
   { name: 'sigterm', run: sigterm },
   { name: 'spool-full', run: spoolFull },
-  { name: 'overload', run: overload },
+  { name: 'closed-loop', run: closedLoop },
+  { name: 'spike-1000', run: (scope) => spike(scope, 1000) },
+  { name: 'spike-2000', run: (scope) => spike(scope, 2000) },
+  { name: 'freeze', run: freeze },
 ];
 
 let current: Scope | undefined;
