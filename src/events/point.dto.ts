@@ -1,6 +1,6 @@
 import { ApiSchema } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, Matches, validateSync } from 'class-validator';
-import type { FieldValue, Point } from '../influx/line-protocol';
+import type { FieldValue, Point } from '../store/point';
 import type { Limits } from './events.config';
 import { MEASUREMENT, oversizedTag, SERIES_KEY_RULE, tagRule, tagText } from './event-point';
 import { Refusal } from './refusal';

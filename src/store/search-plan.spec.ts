@@ -1,4 +1,5 @@
-import { eventQuery, searchPlan } from './event-query';
+import { eventQuery } from '../influx/influxql';
+import { searchPlan } from './search-plan';
 
 /** 2026-11-30T16:00:00Z */
 const NOW_MS = 1_796_054_400_000;
