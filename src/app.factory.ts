@@ -5,7 +5,7 @@ import { AppModule } from './app.module';
 import { configureHttpServer } from './http/http-server';
 import { LoadShedder } from './http/load-shedder';
 import { malformedPath } from './http/malformed-path';
-import { setupOpenApi } from './openapi/openapi-document';
+import { setupOpenApi } from './api-docs/openapi-document';
 
 /**
  * The application as main.ts serves it and the e2e tests drive it. Nest's own body parser is

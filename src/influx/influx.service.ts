@@ -1,13 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import {
-  HttpError,
-  InfluxDB,
-  RequestTimedOutError,
-  SendOptions,
-  WriteApi,
-  setLogger,
-} from '@influxdata/influxdb-client';
+import { InfluxDB, SendOptions, WriteApi, setLogger } from '@influxdata/influxdb-client';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import {
   describeFailure,
@@ -27,7 +20,8 @@ import {
   type TimeBounds,
 } from './influxql';
 import { toLine, type LineField, type LinePoint } from './line-protocol';
-import { newestRow, type StatementResult } from './query-results';
+import { fieldTypesOf, newestRow, type StatementResult } from './query-results';
+import { classify, unavailable } from './classify';
 
 /**
  * Lines of one write, given as the points they are made of: `points[i]` with `fields[i]`, for i
@@ -196,15 +190,7 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
       if (!names.includes(this.config.database)) return { kind: 'ok', value: new Map() };
       return unavailable('InfluxDB answered SHOW FIELD KEYS with an error');
     }
-    const types = new Map<string, InfluxFieldType>();
-    for (const series of result?.series ?? []) {
-      for (const [key, type] of series.values) {
-        // A field can have different types in different shards; the first one InfluxDB lists
-        // is kept, and a write into a shard that disagrees is still refused by InfluxDB itself.
-        if (typeof key === 'string' && isFieldType(type) && !types.has(key)) types.set(key, type);
-      }
-    }
-    return { kind: 'ok', value: types };
+    return { kind: 'ok', value: fieldTypesOf(result) };
   }
 
   /** The newest event with that id within `bounds`, if InfluxDB holds one. */
@@ -303,48 +289,4 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
       return failure === 'missing' ? { kind: 'missing' } : failure;
     }
   }
-}
-
-/**
- * Sorts a client failure by what InfluxDB answered (never by its message): 400, 413 and 422 say
- * the data itself is wrong; 401 and 403 the credentials; 404 to a v1 write a missing database
- * (`missing`, ours to create); anything else is an outage for the caller, and the events are
- * kept and written later.
- */
-function classify(error: unknown, writeV1: boolean): InfluxFailure | 'missing' {
-  if (error instanceof HttpError) {
-    const status = error.statusCode;
-    if (status === 400 || status === 413 || status === 422) {
-      return { kind: 'refused', status, detail: influxMessage(error) };
-    }
-    if (status === 401 || status === 403) return { kind: 'credentials', status };
-    if (status === 404 && writeV1) return 'missing';
-    return unavailable(`InfluxDB answered ${status}`);
-  }
-  if (error instanceof RequestTimedOutError) return unavailable('InfluxDB did not answer in time');
-  return unavailable(`InfluxDB unreachable: ${describe(error)}`);
-}
-
-function unavailable(detail: string): InfluxFailure {
-  return { kind: 'unavailable', detail };
-}
-
-function influxMessage(error: HttpError): string {
-  const json = error.json as { error?: unknown; message?: unknown } | undefined;
-  if (typeof json?.error === 'string') return json.error;
-  if (typeof json?.message === 'string') return json.message;
-  return error.body || error.message;
-}
-
-function isFieldType(value: unknown): value is InfluxFieldType {
-  return value === 'float' || value === 'integer' || value === 'string' || value === 'boolean';
-}
-
-/** An error as a log line may show it: its message and its system code. */
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code ? `${error.message} (${code})` : error.message;
-  }
-  return String(error);
 }

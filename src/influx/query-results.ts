@@ -1,4 +1,4 @@
-import type { InfluxRow } from './influx.answers';
+import type { InfluxFieldType, InfluxRow } from './influx.answers';
 
 /** One statement's answer from `/query`. */
 export interface StatementResult {
@@ -44,4 +44,21 @@ export function newestRow(result: StatementResult | undefined): InfluxRow | unde
 function sortableTime(time: unknown): string {
   const [whole = '', fraction = ''] = String(time).replace(/Z$/, '').split('.');
   return `${whole}.${fraction.padEnd(9, '0')}`;
+}
+
+/** `SHOW FIELD KEYS`' answer as a map of field to type. */
+export function fieldTypesOf(result: StatementResult | undefined): Map<string, InfluxFieldType> {
+  const types = new Map<string, InfluxFieldType>();
+  for (const series of result?.series ?? []) {
+    for (const [key, type] of series.values) {
+      // A field can have different types in different shards; the first one InfluxDB lists
+      // is kept, and a write into a shard that disagrees is still refused by InfluxDB itself.
+      if (typeof key === 'string' && isFieldType(type) && !types.has(key)) types.set(key, type);
+    }
+  }
+  return types;
+}
+
+function isFieldType(value: unknown): value is InfluxFieldType {
+  return value === 'float' || value === 'integer' || value === 'string' || value === 'boolean';
 }
