@@ -14,6 +14,7 @@ const LOG_EVERY_MS = 60_000;
 export class CredentialsWatch {
   private refusedWith?: number;
   private loggedAt = -Infinity;
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly config: Pick<InfluxSettings, 'api' | 'username'>,
@@ -31,10 +32,17 @@ export class CredentialsWatch {
     }
     if (failure.kind !== 'credentials') return;
     this.refusedWith = failure.status;
+    for (const listener of this.listeners) listener();
     const now = this.now();
     if (now - this.loggedAt < LOG_EVERY_MS) return;
     this.loggedAt = now;
     this.logger.error(`${this.problem()!}; events are kept in the spool until this is fixed`);
+  }
+
+  /** Calls `listener` on each answer that refused the credentials (to count them). */
+  onRefused(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   get refused(): boolean {

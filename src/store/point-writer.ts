@@ -38,7 +38,8 @@ const STILL_WAITING: Waiting = { expired: false };
  *   another writer made an integer takes integral values), and a second refusal stands;
  * - InfluxDB 1.x keeps the valid points of a write it refuses in part, so a refused points
  *   array is deleted again: an array is all or nothing.
- * Measures every InfluxDB write (stats_influx_write_*), remembers the types InfluxDB took, and
+ * Measures every InfluxDB write (stats_influx_write_*) and counts every refusal of the
+ * credentials (stats_influx_credentials_refused_total), remembers the types InfluxDB took, and
  * tells its listeners (the drainer, backing off) when a write succeeded.
  */
 @Injectable()
@@ -57,6 +58,8 @@ export class PointWriter implements OnApplicationShutdown {
       maxLines: config.batchLines,
       maxInFlight: influx.maxConcurrentWrites,
     });
+    // Queries too: with wrong credentials the schema cannot be read, and nothing is written.
+    influx.credentials.onRefused(() => metrics.influxCredentialsRefused.inc());
   }
 
   async onApplicationShutdown(): Promise<void> {
