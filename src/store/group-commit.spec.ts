@@ -529,6 +529,16 @@ describe(GroupCommit.name, () => {
       ]);
     });
 
+    it('refuses the one point of a lone submission standing alone (nothing to split)', async () => {
+      const { sink, calls } = refusingSink(/^BAD/);
+      const writer = new Writer(sink, { maxLines: 1000, maxInFlight: 1 });
+
+      const report = await within(writer.report(['BAD 1'], true));
+
+      expect(report).toMatchObject(REFUSED);
+      expect(calls).toHaveLength(1);
+    });
+
     it('refuses a lone submission once, without retrying it', async () => {
       const { sink, calls } = refusingSink(/^BAD/);
       const writer = new Writer(sink, { maxLines: 1000, maxInFlight: 1 });

@@ -23,7 +23,7 @@ function isEach(report: WriteReport): report is ReadonlyArray<InfluxFailure | un
 interface Submission extends WritePart {
   /** Its points stand alone: a refusal is narrowed down to the point, not the submission. */
   readonly each: boolean;
-  /** Per point, once its write was split. */
+  /** Per point, once its write was split (only for `each`). */
   results?: Array<InfluxFailure | undefined>;
   /** The one answer for all, when its write was not split. */
   result?: InfluxFailure;
@@ -141,10 +141,14 @@ export class GroupCommit {
         await this.split(units);
         continue;
       }
-      for (const unit of units) {
-        const { owner } = unit;
-        if (owner.results) owner.results.fill(failure, unit.start, unit.end);
-        else owner.result = failure;
+      for (const { owner, start, end } of units) {
+        if (!owner.each) owner.result = failure;
+        else
+          (owner.results ??= new Array<InfluxFailure | undefined>(owner.end)).fill(
+            failure,
+            start,
+            end,
+          );
       }
     }
   }
@@ -163,7 +167,6 @@ export class GroupCommit {
 function units(owner: Submission): Unit[] {
   const { points, fields, end } = owner;
   if (!owner.each) return [{ points, fields, start: 0, end, owner }];
-  owner.results = new Array<InfluxFailure | undefined>(end);
   const each: Unit[] = [];
   for (let i = 0; i < end; i++) each.push({ points, fields, start: i, end: i + 1, owner });
   return each;
