@@ -1,5 +1,6 @@
 // The arrows the architecture allows (README "Architecture"), held by `npm run deps`:
 // events/ -> store/ -> spool/ and influx/; nothing points back up, and nothing goes round.
+// Only influx/ speaks to InfluxDB (its client library, its line protocol, its InfluxQL).
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -13,9 +14,36 @@ module.exports = {
     {
       name: 'spool-is-only-the-log',
       severity: 'error',
-      comment: 'spool/ keeps points; it knows neither events nor the store that replays it.',
+      comment:
+        'spool/ keeps points; it knows neither events, nor the store that replays it, nor InfluxDB.',
       from: { path: '^src/spool/' },
-      to: { path: '^src/(events|store)/' },
+      to: { path: '^src/(events|store|influx|metrics|http|auth|openapi|health)/' },
+    },
+    {
+      name: 'events-know-only-the-store',
+      severity: 'error',
+      comment:
+        "events/ turns bodies into points and the store outcomes into answers: InfluxDB and the spool are the store's.",
+      from: { path: '^src/events/' },
+      to: { path: '^src/(influx|spool)/' },
+    },
+    {
+      name: 'only-influx-speaks-influxdb',
+      severity: 'error',
+      comment: 'Only influx/ imports the InfluxDB client library.',
+      from: { pathNot: '^src/influx/' },
+      to: { path: '@influxdata/influxdb-client' },
+    },
+    {
+      name: 'only-influx-builds-its-languages',
+      severity: 'error',
+      comment:
+        'Line protocol and InfluxQL are built in influx/ only: others may name their types, not call them.',
+      from: { pathNot: '^src/influx/' },
+      to: {
+        path: '^src/influx/(line-protocol|influxql|query-results|classify)\\.ts$',
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'store-below-events',
@@ -27,9 +55,25 @@ module.exports = {
     {
       name: 'influx-is-only-the-client',
       severity: 'error',
-      comment: 'influx/ wraps the InfluxDB client; it imports nothing of the app above it.',
+      comment:
+        'influx/ wraps the InfluxDB client; it imports nothing of the app above it (its answers are values the store measures).',
       from: { path: '^src/influx/' },
-      to: { path: '^src/(events|store|spool|auth|http|health|openapi|cli|client)/' },
+      to: { path: '^src/(events|store|spool|metrics|auth|http|health|openapi|cli|client)/' },
+    },
+    {
+      name: 'openapi-describes-only',
+      severity: 'error',
+      comment:
+        'openapi/ holds what controllers describe themselves with (schema names, decorators, error bodies): it imports nothing of the app, so no folder goes round through it.',
+      from: { path: '^src/openapi/' },
+      to: { path: '^src/(?!openapi/)' },
+    },
+    {
+      name: 'api-docs-on-top',
+      severity: 'error',
+      comment: 'api-docs/ assembles the document from every feature: only the app factory uses it.',
+      from: { pathNot: '^src/(api-docs/|app\\.factory\\.ts$)' },
+      to: { path: '^src/api-docs/' },
     },
     {
       name: 'guard-knows-tokens-not-bodies',

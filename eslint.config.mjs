@@ -32,6 +32,16 @@ export default tseslint.config(
     },
   },
   {
+    // A source file that passes 300 lines does more than one job: split it (STYLE.md).
+    files: ['src/**/*.ts'],
+    ignores: [
+      '**/*.spec.ts',
+      // Owned by the "ops" work on the CLI, which splits it; remove this line with that.
+      'src/cli/token-commands.ts',
+    ],
+    rules: { 'max-lines': ['error', { max: 300, skipBlankLines: false, skipComments: false }] },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/unbound-method': 'off',

@@ -9,7 +9,7 @@ import { listen } from './http/listen';
 import { malformedPath } from './http/malformed-path';
 import { ServingAdapter } from './http/serving-adapter';
 import { WriteAdmission } from './http/write-admission';
-import { setupOpenApi } from './openapi/openapi-document';
+import { setupOpenApi } from './api-docs/openapi-document';
 
 /**
  * The application as main.ts serves it and the e2e tests drive it (both then call `serve`). Its

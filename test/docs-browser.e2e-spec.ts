@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { setupOpenApi } from '../src/openapi/openapi-document';
+import { setupOpenApi } from '../src/api-docs/openapi-document';
 import { influxQuery } from './support/influxd';
 import { DEMO_TOKEN, serviceFor } from './support/service';
 

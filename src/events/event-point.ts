@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { FieldValue, Point } from '../influx/line-protocol';
+import type { FieldValue, Point } from '../store/point';
 import { Refusal } from './refusal';
 
 /**

@@ -1,6 +1,6 @@
 import { ApiSchema } from '@nestjs/swagger';
 import { IsDefined, IsNotEmpty, IsString, ValidateBy, ValidateIf } from 'class-validator';
-import type { FieldValue } from '../influx/line-protocol';
+import type { FieldValue } from '../store/point';
 import type { Limits } from './events.config';
 import { EVENT_ID, keyRule, ParsedEvent, tagRule } from './event-point';
 import { Refusal } from './refusal';

@@ -17,8 +17,30 @@ describe(parseEventsConfig.name, () => {
       tableName: 'analytics',
       tagKeys: new Set(),
       readWindowHours: 168,
+      readMaxScans: 2,
       limits: { maxKeys: 256, maxKeyLength: 128, maxStringBytes: 65_536, maxBatchEvents: 1000 },
     });
+  });
+
+  describe('EVENT_READ_MAX_SCANS', () => {
+    it.each<[string, number]>([
+      ['1', 1],
+      [' 8 ', 8],
+      ['1000', 1000],
+      ['', 2],
+    ])('takes %j as %d window searches at once', (raw, scans) => {
+      expect(parseEventsConfig({ EVENT_READ_MAX_SCANS: raw }).readMaxScans).toBe(scans);
+    });
+
+    it.each(['0', '-1', '2.5', 'many', '1001'])(
+      'refuses %j, naming the variable and the rule',
+      (raw) => {
+        const error = configErrorOf(() => parseEventsConfig({ EVENT_READ_MAX_SCANS: raw }));
+        expect(error.message).toMatch(
+          /^EVENT_READ_MAX_SCANS must (be a whole number|be between 1 and 1000)$/,
+        );
+      },
+    );
   });
 
   describe('EVENT_READ_WINDOW_HOURS', () => {

@@ -18,15 +18,14 @@ import {
   ApiParam,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Outcome } from '../store/store.service';
 import { ApiBodyRefusals, ApiRetryLater, ApiTokenAuth } from '../openapi/openapi.decorators';
 import { EVENT_STATUS, ref } from '../openapi/schemas';
-import { BatchResult, EventsService } from './events.service';
+import { BatchResult, EventsService, type Kept } from './events.service';
 import { RateLimitedEventsFilter } from './rate-limited-events.filter';
 import { Refusal } from './refusal';
 
 /** 200 once InfluxDB stored it all, 202 once (some of) it waits in the durable spool. */
-function status(res: Response, outcome: Outcome): void {
+function status(res: Response, outcome: Kept): void {
   res.status(outcome === 'spooled' ? 202 : 200);
 }
 

@@ -1,8 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { httpConfig } from '../http/http.config';
-import { InfluxModule } from '../influx/influx.module';
-import { SpoolModule } from '../spool/spool.module';
 import { StoreModule } from '../store/store.module';
 import { EventsController } from './events.controller';
 import { eventsConfig } from './events.config';
@@ -12,8 +10,6 @@ import { EventsService } from './events.service';
   imports: [
     ConfigModule.forFeature(eventsConfig),
     ConfigModule.forFeature(httpConfig),
-    InfluxModule,
-    SpoolModule,
     StoreModule,
   ],
   controllers: [EventsController],

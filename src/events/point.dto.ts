@@ -1,6 +1,6 @@
 import { ApiSchema } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, Matches, validateSync } from 'class-validator';
-import type { FieldValue, Point } from '../influx/line-protocol';
+import type { FieldValue, Point } from '../store/point';
 import type { Limits } from './events.config';
 import { MEASUREMENT, oversizedTag, SERIES_KEY_RULE, tagRule, tagText } from './event-point';
 import { Refusal } from './refusal';
@@ -10,7 +10,7 @@ type Scalar = string | number | boolean;
 /**
  * One element of the points (1.1) body: `{measurement, tags, fields}` (README "The API"). The
  * OpenAPI schema `Point` is derived from this class by the @nestjs/swagger CLI plugin (its
- * properties, what is required, the descriptions below); src/openapi/schemas.ts adds only what
+ * properties, what is required, the descriptions below); events.openapi.ts adds only what
  * the class cannot say (the value types of the maps, no other keys).
  */
 @ApiSchema({ name: 'Point' })

@@ -9,19 +9,11 @@ import {
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MetricsService } from '../metrics/metrics.service';
 import { httpConfig, HttpConfig } from './http.config';
+import { AdmissionRefusals } from './admission-refusals';
 import { WaitingLine } from './waiting-line';
 
 /** Writes: POST to /log/event, /log/events (any case, as Express routes them, and with a slash). */
 const WRITE = /^\/log\//i;
-/**
- * How long a refused client should wait. Every refused client comes back after this long: at
- * 1 s, 2,000 refused clients keep a loaded service as busy refusing them as they found it; at
- * 5 s they offer a fifth of that, and the events they hold are late by seconds, which analytics
- * can afford.
- */
-export const RETRY_AFTER_SECONDS = 5;
-/** Refusals written per turn of the event loop, so that a turn that refuses many stays short. */
-const REFUSALS_PER_TURN = 64;
 /** How often the line is looked at while writes wait or are served (deadlines, stalls, rate). */
 const WATCH_EVERY_MS = 50;
 /**
@@ -38,8 +30,6 @@ const STALL_MS = 500;
  * writes behind it wait here.
  */
 const SERVED_AT_MOST_MS = 200;
-/** At most one log line per this long while writes are refused. */
-const REPORT_EVERY_MS = 10_000;
 
 export interface Clock {
   /** Milliseconds from a monotonic origin. */
@@ -106,7 +96,7 @@ export class WriteAdmission implements OnModuleInit, OnApplicationShutdown {
   private readonly line = new WaitingLine<Waiting>();
   /** Writes being served (at most ADMISSION_CONCURRENCY). */
   private readonly serving = new Set<Served>();
-  private readonly refusal: string;
+  private readonly refusals: AdmissionRefusals;
   private active = 0;
   private newestFirst = false;
   private pumpDue = false;
@@ -116,26 +106,13 @@ export class WriteAdmission implements OnModuleInit, OnApplicationShutdown {
   private admittedSinceWatch = 0;
   private lastWatchAt = 0;
   private ratePerMs = 0;
-  /** Refusals not yet written, oldest first. */
-  private readonly refusals: ServerResponse[] = [];
-  private refusedTotal = 0;
-  private refusedSinceReport = 0;
-  private reportTimer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(httpConfig.KEY) private readonly config: HttpConfig,
     private readonly metrics: MetricsService,
     @Optional() private readonly clock: Clock = MONOTONIC,
   ) {
-    // Built once: a refusal does no work it could have done at start-up.
-    this.refusal = JSON.stringify({
-      statusCode: 503,
-      error: 'Service Unavailable',
-      message:
-        `overloaded: this write waited ${config.admissionTimeoutMs} ms for its turn ` +
-        `(ADMISSION_TIMEOUT_MS) and was not read; nothing was stored, retry after ${RETRY_AFTER_SECONDS} s`,
-      retryAfter: RETRY_AFTER_SECONDS,
-    });
+    this.refusals = new AdmissionRefusals(metrics, config.admissionTimeoutMs, () => this.waiting);
   }
 
   onModuleInit(): void {
@@ -151,8 +128,7 @@ export class WriteAdmission implements OnModuleInit, OnApplicationShutdown {
   onApplicationShutdown(): void {
     clearTimeout(this.watch);
     this.watch = undefined;
-    clearTimeout(this.reportTimer);
-    this.report();
+    this.refusals.close();
   }
 
   /** Writes waiting for their turn. */
@@ -218,42 +194,16 @@ export class WriteAdmission implements OnModuleInit, OnApplicationShutdown {
   /** Refuses the writes that have waited the whole deadline (the oldest are first in line). */
   private expire(): void {
     const deadline = this.clock.now() - this.config.admissionTimeoutMs;
-    let refused = 0;
+    const expired: ServerResponse[] = [];
     for (
       let first = this.line.first();
       first && first.since <= deadline;
       first = this.line.first()
     ) {
-      this.line.takeFirst();
-      if (first.res.destroyed) continue;
-      this.refusals.push(first.res);
-      refused++;
+      expired.push(this.line.takeFirst()!.res);
     }
-    if (refused === 0) return;
-    if (this.refusals.length === refused) setImmediate(this.writeRefusals);
-    this.metrics.httpShed.inc({ reason: 'admission_timeout' }, refused);
-    this.refusedTotal += refused;
-    this.refusedSinceReport += refused;
-    // The first refusal after a quiet spell is reported at once, what follows once per
-    // REPORT_EVERY_MS.
-    if (this.reportTimer === undefined) this.reportNow();
+    if (expired.length > 0) this.refusals.refuse(expired);
   }
-
-  /** Writes up to REFUSALS_PER_TURN queued refusals, and the rest in later turns. */
-  private readonly writeRefusals = (): void => {
-    for (const res of this.refusals.splice(0, REFUSALS_PER_TURN)) {
-      if (res.destroyed) continue;
-      // Kept open: a closed connection would come back through the listen queue. Node reads
-      // and discards the unread body.
-      res.writeHead(503, {
-        'Content-Type': 'application/json; charset=utf-8',
-        'Content-Length': Buffer.byteLength(this.refusal),
-        'Retry-After': String(RETRY_AFTER_SECONDS),
-      });
-      res.end(this.refusal);
-    }
-    if (this.refusals.length > 0) setImmediate(this.writeRefusals);
-  };
 
   private startWatch(): void {
     if (this.watch !== undefined) return;
@@ -308,27 +258,5 @@ export class WriteAdmission implements OnModuleInit, OnApplicationShutdown {
     const deadline = this.config.admissionTimeoutMs;
     if (forecastMs >= 0.8 * deadline) this.newestFirst = true;
     else if (forecastMs <= 0.5 * deadline) this.newestFirst = false;
-  }
-
-  private reportNow(): void {
-    if (!this.report()) return;
-    this.reportTimer = setTimeout(() => this.reportNow(), REPORT_EVERY_MS);
-    this.reportTimer.unref();
-  }
-
-  /**
-   * One log line for the refusals since the last one, if any (false if none): the counts of the
-   * lines add up to stats_http_shed_total.
-   */
-  private report(): boolean {
-    this.reportTimer = undefined;
-    if (this.refusedSinceReport === 0) return false;
-    this.logger.warn(
-      `overloaded: ${this.refusedSinceReport} write(s) answered 503 after waiting ` +
-        `${this.config.admissionTimeoutMs} ms for a turn (ADMISSION_TIMEOUT_MS); ` +
-        `${this.refusedTotal} since start; ${this.line.length} waiting now`,
-    );
-    this.refusedSinceReport = 0;
-    return true;
   }
 }

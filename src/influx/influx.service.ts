@@ -1,33 +1,37 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import {
-  HttpError,
-  InfluxDB,
-  RequestTimedOutError,
-  SendOptions,
-  WriteApi,
-  setLogger,
-} from '@influxdata/influxdb-client';
+import { InfluxDB, SendOptions, WriteApi, setLogger } from '@influxdata/influxdb-client';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { MetricsService } from '../metrics/metrics.service';
-import { BatchWriter } from './batch-writer';
-import { influxConfig, InfluxConfig } from './influx.config';
-import type { Point } from './line-protocol';
 import {
-  InfluxRefusedError,
-  InfluxUnavailableError,
-  parseFieldTypeConflict,
-} from './influx.errors';
+  describeFailure,
+  type InfluxFailure,
+  type InfluxFieldType,
+  type InfluxRow,
+  type Queried,
+} from './influx.answers';
+import { influxConfig, InfluxConfig } from './influx.config';
+import { CredentialsWatch } from './credentials-watch';
+import {
+  createDatabase,
+  deletePoints,
+  eventQuery,
+  SHOW_DATABASES,
+  showFieldKeys,
+  type TimeBounds,
+} from './influxql';
+import { toLine, type LineField, type LinePoint } from './line-protocol';
+import { fieldTypesOf, newestRow, type StatementResult } from './query-results';
+import { classify, unavailable } from './classify';
 
-/** One statement's answer from `/query`. */
-export interface InfluxStatementResult {
-  error?: string;
-  series?: Array<{
-    name?: string;
-    tags?: Record<string, string>;
-    columns: string[];
-    values: unknown[][];
-  }>;
+/**
+ * Lines of one write, given as the points they are made of: `points[i]` with `fields[i]`, for i
+ * from `start` to `end` (excluded). Several parts make one write (a group commit).
+ */
+export interface WritePart {
+  readonly points: readonly LinePoint[];
+  readonly fields: ReadonlyArray<readonly LineField[]>;
+  readonly start: number;
+  readonly end: number;
 }
 
 /**
@@ -37,16 +41,16 @@ export interface InfluxStatementResult {
 const NO_GZIP = Number.MAX_SAFE_INTEGER;
 
 /**
- * The one wrapper around @influxdata/influxdb-client: nothing else imports it. Owns the client,
- * its keep-alive agent, the timeouts, and the write path of the configured API:
+ * The one wrapper around @influxdata/influxdb-client: nothing else imports it, and nothing else
+ * speaks HTTP to InfluxDB, builds its line protocol or its InfluxQL. Owns the client, its
+ * keep-alive agent, the timeouts, and the write path of the configured API:
  * - v1 (InfluxDB 1.x): `POST /write?db=&rp=&precision=ns` through the client's transport;
  * - v2 (InfluxDB 1.8+/2.x/3.x/Cloud): the client's WriteApi, flushed once per call.
  * Reads are InfluxQL on `/query` in both modes.
  *
- * `write` resolves only once InfluxDB acknowledged the lines, and rejects with
- * InfluxUnavailableError (try later) or InfluxRefusedError (the data itself was refused).
- * Concurrent calls share writes (group commit, see BatchWriter); each still gets the outcome of
- * its own lines.
+ * Every answer is a value (influx.answers.ts): a write resolves to undefined once InfluxDB
+ * acknowledged it, or to its InfluxFailure, sorted by status. One write per call: batching,
+ * splitting and retrying are the store's (store/point-writer.ts).
  */
 @Injectable()
 export class InfluxService implements OnModuleInit, OnApplicationShutdown {
@@ -57,12 +61,10 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
   private readonly authHeaders: Record<string, string> = {};
   private readonly writePath: string;
   private databaseReady = false;
-  private readonly batcher: BatchWriter;
+  /** Whether InfluxDB refuses the credentials, as the last authenticated answer said. */
+  readonly credentials: CredentialsWatch;
 
-  constructor(
-    @Inject(influxConfig.KEY) private readonly config: InfluxConfig,
-    private readonly metrics: MetricsService,
-  ) {
+  constructor(@Inject(influxConfig.KEY) private readonly config: InfluxConfig) {
     const agentOptions = { keepAlive: true, maxSockets: 16, keepAliveMsecs: 10_000 };
     this.agent = config.url.startsWith('https:')
       ? new HttpsAgent(agentOptions)
@@ -83,19 +85,18 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
       const basic = Buffer.from(`${config.username}:${config.password}`).toString('base64');
       this.authHeaders.authorization = `Basic ${basic}`;
     }
+    this.credentials = new CredentialsWatch(config, this.logger);
     const params = new URLSearchParams({ db: config.database, precision: 'ns' });
     if (config.retentionPolicy) params.set('rp', config.retentionPolicy);
-    this.writePath = `/write?${params.toString()}`;
-    this.batcher = new BatchWriter((lines) => this.writeNow(lines), {
-      maxLines: config.batchLines,
-      // The WriteApi has a single buffer, so v2 writes go one at a time (see writeV2).
-      maxInFlight: config.api === 'v2' ? 1 : config.writeConcurrency,
-    });
+    this.writePath =
+      config.api === 'v2'
+        ? `/api/v2/write?${new URLSearchParams({ org: config.org ?? '', bucket: config.bucket!, precision: 'ns' }).toString()}`
+        : `/write?${params.toString()}`;
     if (config.api === 'v2') {
-      // Batching, timers and retries are ours (a client is answered only after its write), so
-      // the WriteApi sends exactly what flush() finds in its buffer, once. It flushes by itself
-      // (and swallows the outcome) when its buffer reaches batchSize lines: writeV2 never lets
-      // it, since it adds at most batchLines lines before each flush.
+      // Batching, timers and retries are the store's (a client is answered only after its
+      // write), so the WriteApi sends exactly what flush() finds in its buffer, once. It flushes
+      // by itself (and swallows the outcome) when its buffer reaches batchSize lines: writeV2
+      // never lets it, since it adds at most batchLines lines before each flush.
       this.writeApi = this.client.getWriteApi(config.org ?? '', config.bucket!, 'ns', {
         batchSize: config.batchLines + 1,
         maxBatchBytes: Number.MAX_SAFE_INTEGER,
@@ -110,74 +111,100 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
     return this.config.api;
   }
 
+  /** Writes that may be in flight at once: the WriteApi has a single buffer (v2). */
+  get maxConcurrentWrites(): number {
+    return this.config.api === 'v2' ? 1 : this.config.writeConcurrency;
+  }
+
   async onModuleInit(): Promise<void> {
     this.logger.log(
       `InfluxDB ${this.config.api} at ${this.config.url}, database ${this.config.database}`,
     );
-    try {
-      await this.ensureDatabase();
-    } catch (error) {
-      // Not fatal: InfluxDB may come up after us. Writes retry this, /ready reports it.
-      this.logger.warn(`InfluxDB not ready at start-up: ${describe(error)}`);
-    }
+    const failure = await this.ensureDatabase();
+    // Not fatal: InfluxDB may come up after us. Writes try this again, /ready reports it.
+    if (failure) this.logger.warn(`InfluxDB not ready at start-up: ${describeFailure(failure)}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.batcher.drain();
     await this.writeApi?.close().catch(() => undefined);
     this.agent.destroy();
   }
 
-  /** Stores the lines; resolves once InfluxDB acknowledged every one of them. */
-  write(lines: string[]): Promise<void> {
-    return this.batcher.write(lines);
-  }
-
-  /** One write to InfluxDB, measured (latency, lines, failures by kind). */
-  private async writeNow(lines: string[]): Promise<void> {
-    const stop = this.metrics.influxWriteDuration.startTimer();
-    this.metrics.influxBatchLines.observe(lines.length);
-    try {
-      await this.writeUnmeasured(lines);
-    } catch (error) {
-      const kind = error instanceof InfluxRefusedError ? 'refused' : 'unavailable';
-      this.metrics.influxWriteFailures.inc({ kind });
-      throw error;
-    } finally {
-      stop();
+  /** One write of the parts' lines; undefined once InfluxDB acknowledged every one. */
+  async write(parts: readonly WritePart[]): Promise<InfluxFailure | undefined> {
+    const lines: string[] = [];
+    for (const { points, fields, start, end } of parts) {
+      for (let i = start; i < end; i++) lines.push(toLine(points[i]!, fields[i]!));
     }
+    const failure = this.writeApi
+      ? await this.writeV2(this.writeApi, lines)
+      : await this.writeV1(lines.join('\n'));
+    this.credentials.saw(failure);
+    return failure;
   }
 
-  private async writeUnmeasured(lines: string[]): Promise<void> {
-    if (this.writeApi) return this.writeV2(this.writeApi, lines);
-    if (!this.databaseReady) await this.ensureDatabase().catch(() => undefined);
-    try {
-      await this.send(this.writePath, lines.join('\n'), 'POST', 'text/plain; charset=utf-8');
-    } catch (error) {
-      if (error instanceof InfluxRefusedError && /database not found/.test(error.message)) {
-        // Someone dropped the database while we ran: create it again and retry once.
-        this.databaseReady = false;
-        await this.ensureDatabase().catch((cause: unknown) => {
-          throw new InfluxUnavailableError(
-            `database ${this.config.database} is missing and cannot be created: ${describe(cause)}`,
-          );
-        });
-        await this.send(this.writePath, lines.join('\n'), 'POST', 'text/plain; charset=utf-8');
-        return;
+  private async writeV1(body: string): Promise<InfluxFailure | undefined> {
+    if (!this.databaseReady) await this.ensureDatabase();
+    const answer = await this.send(this.writePath, body, 'POST', 'text/plain; charset=utf-8');
+    if (answer.kind !== 'missing') return answer.kind === 'ok' ? undefined : answer;
+    // 404 is InfluxDB 1.x's answer for a database that does not exist (dropped while we ran,
+    // or not created at start-up): create it and write once more.
+    this.databaseReady = false;
+    const failed = await this.ensureDatabase();
+    if (failed) return failed;
+    const again = await this.send(this.writePath, body, 'POST', 'text/plain; charset=utf-8');
+    if (again.kind === 'ok') return undefined;
+    return again.kind === 'missing' ? unavailable('InfluxDB answered 404') : again;
+  }
+
+  /**
+   * The WriteApi has one shared buffer; the store sends one write at a time into it. A write
+   * larger than a batch (one big points array) goes out in chunks, each flushed and awaited, so
+   * that the buffer never flushes by itself.
+   */
+  private async writeV2(writeApi: WriteApi, lines: string[]): Promise<InfluxFailure | undefined> {
+    const size = this.config.batchLines;
+    for (let start = 0; start < lines.length; start += size) {
+      writeApi.writeRecords(lines.length <= size ? lines : lines.slice(start, start + size));
+      try {
+        await writeApi.flush();
+      } catch (error) {
+        const failure = classify(error, false);
+        return failure === 'missing' ? unavailable('InfluxDB answered 404') : failure;
       }
-      throw error;
     }
-    // A user that may write but not CREATE DATABASE: the database exists, stop trying.
-    this.databaseReady = true;
+    return undefined;
   }
 
-  /** Runs InfluxQL; returns one result per statement (an InfluxQL error is in `error`). */
-  async query(q: string, method: 'GET' | 'POST' = 'GET'): Promise<InfluxStatementResult[]> {
-    const params = new URLSearchParams({ db: this.config.database, q });
-    const body = (await this.send(`/query?${params.toString()}`, '', method)) as {
-      results?: InfluxStatementResult[];
-    };
-    return body?.results ?? [];
+  /** The measurement's field types (none when the database is not there yet). */
+  async fieldTypes(measurement: string): Promise<Queried<Map<string, InfluxFieldType>>> {
+    const answer = await this.query(showFieldKeys(measurement));
+    if (answer.kind !== 'ok') return answer;
+    const [result] = answer.value;
+    if (result?.error !== undefined) {
+      // Before its first write a database may not exist (InfluxDB 1.x creates none by itself):
+      // then no field is there. Whether it exists is asked, not read from the error.
+      const databases = await this.query(SHOW_DATABASES);
+      if (databases.kind !== 'ok') return databases;
+      const names = databases.value[0]?.series?.[0]?.values.map((row) => row[0]) ?? [];
+      if (!names.includes(this.config.database)) return { kind: 'ok', value: new Map() };
+      return unavailable('InfluxDB answered SHOW FIELD KEYS with an error');
+    }
+    return { kind: 'ok', value: fieldTypesOf(result) };
+  }
+
+  /** The newest event with that id within `bounds`, if InfluxDB holds one. */
+  async newestEvent(
+    measurement: string,
+    id: string,
+    bounds: TimeBounds,
+  ): Promise<Queried<InfluxRow | undefined>> {
+    const answer = await this.query(eventQuery(measurement, id, bounds));
+    if (answer.kind !== 'ok') return answer;
+    const [result] = answer.value;
+    // Nothing was ever written to a database that is not there: no event.
+    if (result?.error !== undefined) return { kind: 'ok', value: undefined };
+    return { kind: 'ok', value: newestRow(result) };
   }
 
   /**
@@ -185,47 +212,61 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
    * the valid points of a write it refuses in part ("partial write"); this undoes them when a
    * request must be all or nothing. Stamps are unique to this process, so nothing else matches.
    */
-  async deletePoints(points: readonly Point[]): Promise<void> {
-    const statements = points.map((point) => {
-      const conditions = point.tags.map(
-        ([key, value]) => `${quoteName(key)} = ${quoteString(value)}`,
-      );
-      conditions.push(`time = ${point.time}`);
-      return `DELETE FROM ${quoteName(point.measurement)} WHERE ${conditions.join(' AND ')}`;
-    });
-    const results = await this.query(statements.join('; '), 'POST');
-    const failed = results.find((result) => result.error);
-    if (failed?.error) throw new InfluxRefusedError(failed.error, 400);
+  async deletePoints(points: readonly LinePoint[]): Promise<InfluxFailure | undefined> {
+    const answer = await this.query(deletePoints(points), 'POST');
+    if (answer.kind !== 'ok') return answer;
+    const failed = answer.value.some((result) => result.error !== undefined);
+    return failed ? { kind: 'refused', status: 200, detail: 'DELETE failed' } : undefined;
   }
 
-  /** Resolves when InfluxDB answers its ping within `timeoutMs`. */
-  async ping(timeoutMs: number): Promise<void> {
-    await this.send('/ping', '', 'GET', undefined, AbortSignal.timeout(timeoutMs));
-  }
-
-  private async ensureDatabase(): Promise<void> {
-    // v2 buckets are made by their owner; InfluxDB 1.x databases are created on demand.
-    if (this.config.api === 'v2' || this.databaseReady) return;
-    const [result] = await this.query(`CREATE DATABASE ${quoteName(this.config.database)}`, 'POST');
-    if (result?.error) throw new InfluxRefusedError(result.error, 400);
-    this.databaseReady = true;
+  /** Undefined when InfluxDB answers its ping within `timeoutMs`, else why not. */
+  async ping(timeoutMs: number): Promise<InfluxFailure | undefined> {
+    const answer = await this.send('/ping', '', 'GET', undefined, AbortSignal.timeout(timeoutMs));
+    if (answer.kind === 'ok') return undefined;
+    return answer.kind === 'missing' ? unavailable('InfluxDB answered 404') : answer;
   }
 
   /**
-   * The WriteApi has one shared buffer; the batcher sends one batch at a time into it. A
-   * submission larger than a batch (one big points array) goes out in chunks, each flushed and
-   * awaited, so that the buffer never flushes by itself.
+   * Whether InfluxDB takes the credentials for a write now: an empty write, which InfluxDB
+   * authenticates before it looks at the (absent) lines. Any answer but 401/403 says yes.
    */
-  private async writeV2(writeApi: WriteApi, lines: string[]): Promise<void> {
-    const size = this.config.batchLines;
-    for (let start = 0; start < lines.length; start += size) {
-      writeApi.writeRecords(lines.slice(start, start + size));
-      try {
-        await writeApi.flush();
-      } catch (error) {
-        throw classify(error);
-      }
+  async probeCredentials(timeoutMs: number): Promise<void> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const answer = await this.send(this.writePath, '', 'POST', 'text/plain', signal);
+    if (answer.kind !== 'unavailable') {
+      this.credentials.saw(answer.kind === 'credentials' ? answer : undefined);
     }
+  }
+
+  /**
+   * Runs InfluxQL built in influxql.ts; one result per statement (an InfluxQL error is in
+   * `error`). The other methods are what the app asks; this is their one door to `/query`.
+   */
+  async query(q: string, method: 'GET' | 'POST' = 'GET'): Promise<Queried<StatementResult[]>> {
+    const params = new URLSearchParams({ db: this.config.database, q });
+    const answer = await this.send(`/query?${params.toString()}`, '', method);
+    const result: Queried<StatementResult[]> =
+      answer.kind === 'ok'
+        ? { kind: 'ok', value: (answer.body as { results?: StatementResult[] })?.results ?? [] }
+        : answer.kind === 'missing'
+          ? unavailable('InfluxDB answered 404')
+          : answer;
+    this.credentials.saw(result.kind === 'ok' ? undefined : result);
+    return result;
+  }
+
+  /** v2 buckets are made by their owner; InfluxDB 1.x databases are created on demand. */
+  private async ensureDatabase(): Promise<InfluxFailure | undefined> {
+    if (this.config.api === 'v2' || this.databaseReady) return undefined;
+    const params = new URLSearchParams({ q: createDatabase(this.config.database) });
+    // Not a sign of wrong credentials: a user that may write need not be allowed this (403).
+    const answer = await this.send(`/query?${params.toString()}`, '', 'POST');
+    if (answer.kind === 'missing') return unavailable('InfluxDB answered 404');
+    if (answer.kind !== 'ok') return answer;
+    const [result] = (answer.body as { results?: StatementResult[] })?.results ?? [];
+    if (result?.error !== undefined) return { kind: 'refused', status: 200, detail: result.error };
+    this.databaseReady = true;
+    return undefined;
   }
 
   private async send(
@@ -234,62 +275,18 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
     method: string,
     contentType?: string,
     signal?: AbortSignal,
-  ): Promise<unknown> {
+  ): Promise<{ kind: 'ok'; body: unknown } | { kind: 'missing' } | InfluxFailure> {
     const options: SendOptions = { method, headers: { ...this.authHeaders }, signal };
     if (contentType) options.headers!['content-type'] = contentType;
     try {
-      return await this.client.transport.request(path, body, options);
+      const answer: unknown = await this.client.transport.request(path, body, options);
+      // A write InfluxDB took: the database is there (a user that may write but not CREATE
+      // DATABASE needs no more tries).
+      if (path === this.writePath) this.databaseReady = true;
+      return { kind: 'ok', body: answer };
     } catch (error) {
-      throw classify(error);
+      const failure = classify(error, path === this.writePath && this.config.api === 'v1');
+      return failure === 'missing' ? { kind: 'missing' } : failure;
     }
   }
-}
-
-/** An InfluxQL identifier in double quotes. */
-export function quoteName(name: string): string {
-  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
-/** An InfluxQL string literal in single quotes. */
-export function quoteString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-/** Sorts a client failure into "try later" or "refused", keeping InfluxDB's own message. */
-function classify(error: unknown): Error {
-  if (error instanceof InfluxRefusedError || error instanceof InfluxUnavailableError) return error;
-  if (error instanceof HttpError) {
-    const message = influxMessage(error);
-    const status = error.statusCode;
-    // Only these say the data itself is wrong (400 and 422: a value or a type; 413: too much
-    // at once, split and sent again). A missing database is ours to create. Anything else
-    // (401/403: our credentials; 404: a bucket or path that is gone; 408, 429, 5xx) is an
-    // outage for the caller: the events are kept and written later.
-    if (status === 400 || status === 413 || status === 422) {
-      return new InfluxRefusedError(message, status, parseFieldTypeConflict(message));
-    }
-    if (status === 404 && /database not found/.test(message)) {
-      return new InfluxRefusedError(message, status);
-    }
-    return new InfluxUnavailableError(`InfluxDB answered ${status}`);
-  }
-  if (error instanceof RequestTimedOutError) {
-    return new InfluxUnavailableError('InfluxDB did not answer in time');
-  }
-  return new InfluxUnavailableError(`InfluxDB unreachable: ${describe(error)}`);
-}
-
-function influxMessage(error: HttpError): string {
-  const json = error.json as { error?: unknown; message?: unknown } | undefined;
-  if (typeof json?.error === 'string') return json.error;
-  if (typeof json?.message === 'string') return json.message;
-  return error.body || error.message;
-}
-
-export function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code ? `${error.message} (${code})` : error.message;
-  }
-  return String(error);
 }

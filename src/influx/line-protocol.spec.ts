@@ -1,16 +1,16 @@
 import { escape } from '@influxdata/influxdb-client';
-import { escapeMeasurement, escapeTag, quoted, toLine, TypedField } from './line-protocol';
+import { escapeMeasurement, escapeTag, quoted, toLine, type LineField } from './line-protocol';
 
 /** A point and its typed fields, as the store hands them to toLine. */
 interface TypedPoint {
   measurement: string;
   tags: Array<[string, string]>;
-  fields: TypedField[];
+  fields: LineField[];
   time: bigint;
 }
 
 function lineOf(point: TypedPoint): string {
-  return toLine({ ...point, fields: [] }, point.fields);
+  return toLine(point, point.fields);
 }
 
 // Every expected line below is written by hand from the InfluxDB line protocol reference:
@@ -32,7 +32,7 @@ function point(overrides: Partial<TypedPoint>): TypedPoint {
   };
 }
 
-function field(type: TypedField['type'], value: TypedField['value'], key = 'f'): TypedField {
+function field(type: LineField['type'], value: LineField['value'], key = 'f'): LineField {
   return { key, type, value };
 }
 
@@ -133,7 +133,7 @@ describe(toLine.name, () => {
   });
 
   describe('field values', () => {
-    it.each<[string, TypedField, string]>([
+    it.each<[string, LineField, string]>([
       ['a plain string', field('string', 'hello'), 'f="hello"'],
       ['an empty string', field('string', ''), 'f=""'],
       ['a string with double quotes', field('string', 'say "hi"'), 'f="say \\"hi\\""'],

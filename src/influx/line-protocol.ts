@@ -1,28 +1,22 @@
-/** The four field types InfluxDB stores; names as `SHOW FIELD KEYS` and its errors spell them. */
-export type FieldType = 'float' | 'integer' | 'string' | 'boolean';
-
-/** A field value as it arrives in JSON, before it has a storage type. */
-export type FieldValue = string | number | boolean;
+/** The four field types line protocol writes (`1.5`, `1i`, `"text"`, `true`). */
+export type LineFieldType = 'float' | 'integer' | 'string' | 'boolean';
 
 /**
- * The one shape of a point, from the moment a body is parsed until it becomes a line: tags as
- * strings, field values as they came, the timestamp given when the point was made (never
- * changed later), and the id of the event it carries (points of the 1.1 API have none).
+ * What a line is made of: the point's series and time, and its fields with the storage type
+ * decided for each. Declared here, structurally, so that this adapter imports nothing of the
+ * store that owns the points (store/point.ts): the store's Point and TypedField fit these.
  */
-export interface Point {
+export interface LinePoint {
   readonly measurement: string;
   readonly tags: ReadonlyArray<readonly [string, string]>;
-  readonly fields: ReadonlyArray<readonly [string, FieldValue]>;
   /** Nanoseconds since the Unix epoch. */
   readonly time: bigint;
-  readonly eventId?: string;
 }
 
-/** A field with the storage type the schema decided for it (store/field-typing.ts). */
-export interface TypedField {
-  key: string;
-  type: FieldType;
-  value: FieldValue;
+export interface LineField {
+  readonly key: string;
+  readonly type: LineFieldType;
+  readonly value: string | number | boolean;
 }
 
 /**
@@ -63,7 +57,7 @@ export function quoted(text: string): string {
   return `"${QUOTED_SPECIAL.test(text) ? text.replace(QUOTED_SPECIALS, escaped) : text}"`;
 }
 
-function fieldValue(field: TypedField): string {
+function fieldValue(field: LineField): string {
   switch (field.type) {
     case 'float':
       return String(field.value);
@@ -81,7 +75,7 @@ function fieldValue(field: TypedField): string {
  * protocol cannot carry (control characters in names and tags, non-finite numbers, empty tag
  * values, no fields).
  */
-export function toLine(point: Point, fields: readonly TypedField[]): string {
+export function toLine(point: LinePoint, fields: readonly LineField[]): string {
   let line = escapeMeasurement(point.measurement);
   // Sorted tags are what InfluxDB recommends: it then skips sorting them itself.
   const tags = sorted(point.tags) ? point.tags : [...point.tags].sort(byKey);

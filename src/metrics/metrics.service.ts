@@ -83,8 +83,14 @@ export class MetricsService {
 
   readonly influxWriteFailures = new Counter({
     name: 'stats_influx_write_failures_total',
-    help: 'Writes to InfluxDB that failed, by kind (unavailable, refused)',
+    help: 'Writes to InfluxDB that failed, by kind (unavailable, refused, credentials)',
     labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly influxCredentialsRefused = new Counter({
+    name: 'stats_influx_credentials_refused_total',
+    help: 'Answers of InfluxDB (to writes and queries) refusing the service credentials (401, 403)',
     registers: [this.registry],
   });
 

@@ -1,4 +1,4 @@
-import type { Point } from '../influx/line-protocol';
+import type { SpoolPoint as Point } from './spool-record';
 import { crc32, decodeRecord, encodeRecord } from './spool-record';
 
 const POINT: Point = {

@@ -1,6 +1,19 @@
-import type { Point } from '../influx/line-protocol';
+/**
+ * A point as the spool keeps it: as it was made (untyped, stamped, with its event id if any).
+ * Declared here, structurally, so that the spool knows points and nothing above it: the
+ * store's Point (store/point.ts) is this shape.
+ */
+export interface SpoolPoint {
+  readonly measurement: string;
+  readonly tags: ReadonlyArray<readonly [string, string]>;
+  readonly fields: ReadonlyArray<readonly [string, string | number | boolean]>;
+  /** Nanoseconds since the Unix epoch. */
+  readonly time: bigint;
+  readonly eventId?: string;
+}
 
-const HEADER_BYTES = 8;
+/** Length and checksum before each payload. */
+export const HEADER_BYTES = 8;
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -20,10 +33,12 @@ export function crc32(data: Uint8Array): number {
 }
 
 /**
- * A record on disk (points as they were made: untyped, stamped, with their event id if any): payload length (u32 LE), CRC-32 of the payload (u32 LE), payload (JSON).
- * The checksum tells a record torn by a crash (or damaged on disk) from a whole one.
+ * A record on disk: payload length (u32 LE), CRC-32 of the payload (u32 LE), payload (JSON: the
+ * points, `m`, `t`, `f`, `ns` and `id` each). The checksum tells a record torn by a crash (or
+ * damaged on disk) from a whole one. This format is what deployments have on disk: a change
+ * must still read records written by it.
  */
-export function encodeRecord(points: readonly Point[]): Buffer {
+export function encodeRecord(points: readonly SpoolPoint[]): Buffer {
   const payload = Buffer.from(
     JSON.stringify(
       points.map((p) => ({
@@ -42,7 +57,7 @@ export function encodeRecord(points: readonly Point[]): Buffer {
 }
 
 export type DecodeResult =
-  | { kind: 'record'; points: Point[]; bytes: number }
+  | { kind: 'record'; points: SpoolPoint[]; bytes: number }
   /** Not enough bytes for a whole record: the end of the file, or a record torn mid-write. */
   | { kind: 'incomplete' }
   | { kind: 'corrupt'; reason: string };
@@ -59,7 +74,7 @@ export function decodeRecord(buffer: Buffer): DecodeResult {
     const raw = JSON.parse(payload.toString('utf8')) as Array<{
       m: string;
       t: Array<[string, string]>;
-      f: Point['fields'];
+      f: SpoolPoint['fields'];
       ns: string;
       id?: string;
     }>;

@@ -1,17 +1,19 @@
 import {
   appendFileSync,
   mkdtempSync,
+  symlinkSync,
   readdirSync,
   readFileSync,
+  rmSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Point } from '../influx/line-protocol';
+import type { SpoolPoint as Point } from './spool-record';
 import { encodeRecord } from './spool-record';
 import { parseSpoolConfig } from './spool.config';
-import { SpoolFullError, SpoolService } from './spool.service';
+import { SpoolService } from './spool.service';
 
 function point(n: number, extra = ''): Point {
   return {
@@ -59,6 +61,7 @@ describe(SpoolService.name, () => {
 
   afterEach(async () => {
     for (const spool of open_.splice(0)) await spool.onApplicationShutdown();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps appended records across a restart, in order, and counts them', async () => {
@@ -125,13 +128,36 @@ describe(SpoolService.name, () => {
     expect(readFileSync(join(dir, left[0]!)).length).toBe(0);
   });
 
-  it('refuses an append past SPOOL_MAX_BYTES and keeps what it had', async () => {
-    const spool = await start({ SPOOL_MAX_BYTES: String(1024 * 1024) });
+  it('refuses an append past SPOOL_MAX_BYTES as full, keeps what it had, and says when to retry', async () => {
+    // Overrides: a 1 MiB cap (the smallest allowed) to reach it with three records; a drain
+    // rate of 1 record a second, so that Retry-After is more than its floor of 1 s.
+    const spool = await start({
+      SPOOL_MAX_BYTES: String(1024 * 1024),
+      SPOOL_DRAIN_LINES_PER_SECOND: '1',
+    });
     const big = 'x'.repeat(300 * 1024);
-    for (const n of [1, 2, 3]) await spool.append([point(n, big)]);
-    await expect(spool.append([point(4, big)])).rejects.toBeInstanceOf(SpoolFullError);
+    for (const n of [1, 2, 3]) await expect(spool.append([point(n, big)])).resolves.toBeUndefined();
+    await expect(spool.append([point(4, big)])).resolves.toBe('full');
     expect(spool.pendingRecords).toBe(3);
-    expect(spool.retryAfterSeconds()).toBeGreaterThanOrEqual(1);
+    expect(spool.full).toBe(true);
+    // Three records of `size` bytes, 512 KiB of them above the low-water mark (half the cap):
+    // ceil((3 × size − 524288) / size / 1) records to drain at 1 a second.
+    const size = encodeRecord([point(1, big)]).length;
+    expect(spool.retryAfterSeconds()).toBe(Math.ceil(3 - 524_288 / size));
+    expect(spool.retryAfterSeconds()).toBe(2);
+  });
+
+  it('answers unwritable, not full, when the disk refuses a write, and keeps what it had', async () => {
+    const spool = await start();
+    // The first segment takes a record past 8 MiB; the next append starts a second segment,
+    // which here is /dev/full: its write fails with ENOSPC although the spool is far from its cap.
+    await expect(spool.append([point(1, 'x'.repeat(8 * 1024 * 1024))])).resolves.toBeUndefined();
+    symlinkSync('/dev/full', join(dir, 'spool-0000000002.log'));
+
+    await expect(spool.append([point(2)])).resolves.toBe('unwritable');
+    expect(spool.full).toBe(false);
+    expect(spool.pendingRecords).toBe(1);
+    await expect(drainAll(spool)).resolves.toEqual([1]);
   });
 
   it('finds a waiting event by id, and not once it was replayed', async () => {
@@ -141,6 +167,23 @@ describe(SpoolService.name, () => {
     await expect(spool.find('id-9')).resolves.toBeUndefined();
     await drainAll(spool);
     await expect(spool.find('id-2')).resolves.toBeUndefined();
+  });
+
+  it('finds the newest of the records holding an id, in an earlier segment after a restart too', async () => {
+    const first = await start();
+    await first.append([{ ...point(1), eventId: 'entry_ab' }]);
+    await first.append([{ ...point(2), eventId: 'again' }, point(3)]);
+    await first.append([{ ...point(4), eventId: 'again' }]);
+    await first.onApplicationShutdown();
+
+    const second = await start();
+    await second.append([point(5)]);
+
+    await expect(second.find('again')).resolves.toEqual({ ...point(4), eventId: 'again' });
+    await expect(second.find('ENTRY_AB')).resolves.toEqual({ ...point(1), eventId: 'entry_ab' });
+    await expect(second.find('AGAIN')).resolves.toBeUndefined();
+    await expect(second.find('id-5')).resolves.toEqual(point(5));
+    expect(second.indexBytes).toBeGreaterThan(0);
   });
 
   it('reports the age of the oldest waiting point', async () => {

@@ -1,46 +1,38 @@
-import { FileHandle, open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { FileHandle, open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { Point } from '../influx/line-protocol';
-import { decodeRecord, encodeRecord } from './spool-record';
+import { DeadLetterFile } from './dead-letter';
+import {
+  newSegment,
+  readForReplay,
+  readRecordAt,
+  segmentName,
+  syncDir,
+  type Segment,
+  type SpoolEntry,
+} from './segment';
+import { idKey } from './spool-index';
+import { encodeRecord, type SpoolPoint } from './spool-record';
+import { recoverSegments } from './spool-recovery';
 import { spoolConfig, SpoolConfig } from './spool.config';
 import { ensureSpoolDir } from './spool-dir';
 
+export type { SpoolEntry } from './segment';
+export { DEAD_LETTER_FILE } from './dead-letter';
+
 /** A new segment is started once the active one holds this much. */
 const SEGMENT_BYTES = 8 * 1024 * 1024;
-const SEGMENT_NAME = /^spool-(\d{10})\.log$/;
-export const DEAD_LETTER_FILE = 'dead-letter.jsonl';
 
-interface Segment {
-  seq: number;
-  path: string;
-  /** Bytes written (and made durable) so far. */
-  size: number;
-  /** Bytes already replayed to InfluxDB, from the start. */
-  drained: number;
-  /** Records not replayed yet. */
-  pending: number;
-  /** Time of the oldest point not replayed yet, in nanoseconds. */
-  oldestNs?: bigint;
-}
-
-/** A record read back for replay, with where it ends. */
-export interface SpoolEntry {
-  segment: number;
-  end: number;
-  points: Point[];
-}
-
-/** The spool cannot take more: SPOOL_MAX_BYTES is reached. */
-export class SpoolFullError extends Error {
-  override readonly name = 'SpoolFullError';
-}
+/**
+ * Why an append kept nothing: `full`, SPOOL_MAX_BYTES is reached; `unwritable`, the write or
+ * its fdatasync failed (a disk error, not the cap).
+ */
+export type AppendFailure = 'full' | 'unwritable';
 
 interface Append {
   data: Buffer;
-  points: readonly Point[];
-  resolve(): void;
-  reject(error: unknown): void;
+  points: readonly SpoolPoint[];
+  resolve(failure: AppendFailure | undefined): void;
 }
 
 /**
@@ -48,14 +40,16 @@ interface Append {
  * segment files under SPOOL_DIR. `append` resolves only once the record is on disk (written and
  * fdatasync'ed); concurrent appends share one write and one fdatasync. Records carry a CRC-32,
  * so that at start-up a record torn by a crash is found, reported and cut off, and a damaged
- * one skipped, without losing the records around it. Segments are deleted once replayed.
+ * one skipped, without losing the records around it (spool-recovery.ts). Segments are deleted
+ * once replayed. An index in memory (spool-index.ts) knows which record holds which event id.
  */
 @Injectable()
 export class SpoolService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SpoolService.name);
-  private readonly segments: Segment[] = [];
+  private segments: Segment[] = [];
   private active?: { segment: Segment; file: FileHandle };
   private queue: Append[] = [];
+  private queuedBytes = 0;
   /** File operations (flushes, rotations) run one at a time, in order. */
   private ops: Promise<void> = Promise.resolve();
   private flushScheduled = false;
@@ -63,21 +57,21 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
   private flushingBytes = 0;
   private refusing = false;
   private readonly listeners = new Set<() => void>();
-  /** Points already in the dead-letter file (read from it on first use). */
-  private deadLettered?: Set<string>;
+  private readonly deadLetters: DeadLetterFile;
 
   constructor(@Inject(spoolConfig.KEY) private readonly config: SpoolConfig) {
     ensureSpoolDir(config.dir);
+    this.deadLetters = new DeadLetterFile(config.dir, this.logger);
   }
 
   async onModuleInit(): Promise<void> {
-    await this.recover();
-    await this.startSegment();
-    if (this.pendingRecords > 0) {
+    this.segments = await recoverSegments(this.config.dir, this.logger);
+    if (this.segments.length > 0) {
       this.logger.warn(
-        `spool holds ${this.pendingRecords} records (${this.bytes} bytes) from an earlier run; replaying them`,
+        `spool holds ${this.pendingRecords} records (${this.bytes} bytes) in ${this.segments.length} segment(s) from an earlier run; replaying them`,
       );
     }
+    await this.startSegment();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -97,12 +91,22 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
 
   /** Bytes waiting for InfluxDB. */
   get bytes(): number {
-    const inSegments = this.segments.reduce((sum, s) => sum + s.size - s.drained, 0);
-    return inSegments + this.flushingBytes + this.queuedBytes();
+    let bytes = this.flushingBytes + this.queuedBytes;
+    for (const segment of this.segments) bytes += segment.size - segment.drained;
+    return bytes;
   }
 
   get pendingRecords(): number {
-    return this.segments.reduce((sum, s) => sum + s.pending, 0);
+    let records = 0;
+    for (const segment of this.segments) records += segment.pending;
+    return records;
+  }
+
+  /** Bytes of memory the index of event ids holds. */
+  get indexBytes(): number {
+    let bytes = 0;
+    for (const segment of this.segments) bytes += segment.index.bytes;
+    return bytes;
   }
 
   /** Age of the oldest point waiting, in seconds (0 when none waits). */
@@ -132,17 +136,18 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Appends one record; resolves once it is durable. Throws SpoolFullError when it would take
-   * the spool past SPOOL_MAX_BYTES.
+   * Appends one record; resolves once it is durable (undefined), or with why nothing was kept:
+   * `full` at once when it would take the spool past SPOOL_MAX_BYTES.
    */
-  append(points: readonly Point[]): Promise<void> {
+  append(points: readonly SpoolPoint[]): Promise<AppendFailure | undefined> {
     const data = encodeRecord(points);
     if (this.bytes + data.length > this.config.maxBytes) {
       this.refusing = true;
-      return Promise.reject(new SpoolFullError('the spool is full (SPOOL_MAX_BYTES)'));
+      return Promise.resolve('full');
     }
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ data, points, resolve, reject });
+    return new Promise((resolve) => {
+      this.queue.push({ data, points, resolve });
+      this.queuedBytes += data.length;
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => {
@@ -156,43 +161,7 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
   /** The next records to replay, oldest first, up to about `maxPoints` points. */
   async next(maxPoints: number): Promise<SpoolEntry[]> {
     const segment = this.segments.find((s) => s.drained < s.size);
-    if (!segment) return [];
-    const file = await open(segment.path, 'r');
-    let buffer: Buffer;
-    try {
-      // Enough for the first record whatever its size, and more records after it.
-      const header = Buffer.alloc(4);
-      await file.read(header, 0, 4, segment.drained);
-      const length = Math.min(
-        segment.size - segment.drained,
-        Math.max(4 * 1024 * 1024, header.readUInt32LE(0) + 8),
-      );
-      buffer = Buffer.alloc(length);
-      await file.read(buffer, 0, length, segment.drained);
-    } finally {
-      await file.close();
-    }
-    const entries: SpoolEntry[] = [];
-    let offset = 0;
-    let points = 0;
-    while (offset < buffer.length && points < maxPoints) {
-      const result = decodeRecord(buffer.subarray(offset));
-      if (result.kind === 'incomplete') {
-        if (offset === 0)
-          throw new Error(`spool record at ${segment.path}:${segment.drained} is cut short`);
-        break;
-      }
-      if (result.kind === 'corrupt') {
-        // Recovery has already cut or skipped damaged records; this is a damaged disk.
-        throw new Error(
-          `spool record at ${segment.path}:${segment.drained + offset}: ${result.reason}`,
-        );
-      }
-      offset += result.bytes;
-      points += result.points.length;
-      entries.push({ segment: segment.seq, end: segment.drained + offset, points: result.points });
-    }
-    return entries;
+    return segment ? readForReplay(segment, maxPoints) : [];
   }
 
   /** Marks records up to `entry` (inclusive) as stored in InfluxDB; frees replayed segments. */
@@ -213,71 +182,40 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
     await this.remove(segment);
   }
 
-  /** The spooled event with that id, if it is still waiting. */
-  async find(eventId: string): Promise<Point | undefined> {
-    const needle = Buffer.from(`"id":${JSON.stringify(eventId)}`);
-    for (const segment of [...this.segments].reverse()) {
+  /**
+   * The spooled point of the event with that id, if it still waits (the newest, if the id was
+   * sent more than once). Reads no disk unless the index says a record may hold it.
+   */
+  async find(eventId: string): Promise<SpoolPoint | undefined> {
+    const key = idKey(eventId);
+    for (let s = this.segments.length - 1; s >= 0; s--) {
+      const segment = this.segments[s]!;
       if (segment.pending === 0) continue;
-      const data = await readFile(segment.path).catch(() => Buffer.alloc(0));
-      if (data.indexOf(needle, segment.drained) < 0) continue;
-      let offset = segment.drained;
-      let found: Point | undefined;
-      while (offset < data.length) {
-        const result = decodeRecord(data.subarray(offset));
-        if (result.kind !== 'record') break;
-        found = result.points.find((p) => p.eventId === eventId) ?? found;
-        offset += result.bytes;
+      for (const offset of segment.index.candidates(key)) {
+        if (offset < segment.drained) break; // replayed: in InfluxDB now
+        const points = await readRecordAt(segment.path, offset);
+        const found = points?.findLast((p) => p.eventId !== undefined && idKey(p.eventId) === key);
+        // The record may have been replayed, and its segment deleted, while it was read.
+        if (found && offset >= segment.drained && this.segments.includes(segment)) return found;
       }
-      if (found) return found;
     }
     return undefined;
   }
 
   /**
-   * Keeps a point InfluxDB will never take (a type conflict found only at replay) in
-   * `dead-letter.jsonl` beside the spool, for ops to look at and send again: acknowledged means
-   * not lost. One JSON object per line, `tags` and `fields` as objects, so that a line is a
-   * point of the 1.1 API once `reason`, `time` and `event_id` are dropped (README). A point
-   * already in the file (a replay tried again after a failure) is not written again. Resolves
-   * to whether it was written.
+   * Keeps a point InfluxDB will never take in the dead-letter file (dead-letter.ts), once;
+   * resolves to whether it was written.
    */
-  async deadLetter(point: Point, reason: string): Promise<boolean> {
-    const path = join(this.config.dir, DEAD_LETTER_FILE);
-    this.deadLettered ??= await readDeadLetterKeys(path);
-    const key = deadLetterKey(point.measurement, point.tags, point.time);
-    if (this.deadLettered.has(key)) return false;
-    const line = JSON.stringify({
-      reason,
-      measurement: point.measurement,
-      tags: Object.fromEntries(point.tags),
-      fields: Object.fromEntries(point.fields),
-      time: String(point.time),
-      event_id: point.eventId,
-    });
-    const file = await open(path, 'a');
-    try {
-      await file.write(`${line}\n`);
-      await file.datasync();
-    } finally {
-      await file.close();
-    }
-    this.deadLettered.add(key);
-    // The reason may quote the line (values included): it goes to the file, not the log.
-    this.logger.error(
-      `spool: a point InfluxDB refuses was moved to ${DEAD_LETTER_FILE} (measurement ${point.measurement})`,
-    );
-    return true;
-  }
-
-  private queuedBytes(): number {
-    return this.queue.reduce((sum, a) => sum + a.data.length, 0);
+  deadLetter(point: SpoolPoint, reason: string): Promise<boolean> {
+    return this.deadLetters.add(point, reason);
   }
 
   private async flush(): Promise<void> {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    this.flushingBytes = batch.reduce((sum, a) => sum + a.data.length, 0);
+    this.flushingBytes = this.queuedBytes;
+    this.queuedBytes = 0;
     try {
       if (!this.active || this.active.segment.size >= SEGMENT_BYTES) await this.rotate();
       const { segment, file } = this.active!;
@@ -286,11 +224,18 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
         segment.size,
       );
       await file.datasync();
-      segment.size += this.flushingBytes;
+      let offset = segment.size;
+      for (const append of batch) {
+        for (const point of append.points) {
+          if (point.eventId !== undefined) segment.index.add(point.eventId, offset);
+        }
+        offset += append.data.length;
+      }
+      segment.size = offset;
       this.flushingBytes = 0;
       segment.pending += batch.length;
       segment.oldestNs ??= batch[0]!.points[0]?.time;
-      for (const append of batch) append.resolve();
+      for (const append of batch) append.resolve(undefined);
       for (const listener of this.listeners) listener();
     } catch (error) {
       this.flushingBytes = 0;
@@ -300,142 +245,30 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
       this.logger.error(
         `spool write failed: ${error instanceof Error ? error.message : String(error)}`,
       );
-      for (const append of batch) append.reject(error);
+      for (const append of batch) append.resolve('unwritable');
     }
   }
 
   private async startSegment(): Promise<void> {
     const seq = (this.segments.at(-1)?.seq ?? 0) + 1;
-    const path = join(this.config.dir, `spool-${String(seq).padStart(10, '0')}.log`);
+    const path = join(this.config.dir, segmentName(seq));
     // Positional writes at `size` (not O_APPEND): a failed write is overwritten by the next.
     const file = await open(path, 'w');
     await syncDir(this.config.dir);
-    const segment: Segment = { seq, path, size: 0, drained: 0, pending: 0 };
+    const segment = newSegment(seq, path);
     this.segments.push(segment);
     this.active = { segment, file };
   }
 
   private async rotate(): Promise<void> {
+    this.active?.segment.index.seal();
     await this.active?.file.close();
     await this.startSegment();
   }
 
   private async remove(segment: Segment): Promise<void> {
     if (segment === this.active?.segment) return;
-    const index = this.segments.indexOf(segment);
-    if (index >= 0) this.segments.splice(index, 1);
+    this.segments = this.segments.filter((s) => s !== segment);
     await unlink(segment.path).catch(() => undefined);
   }
-
-  /**
-   * Reads what an earlier process left. A record cut short at the end of a segment (a crash
-   * mid-write) is reported and cut off; a damaged record inside a segment is reported and
-   * skipped by searching for the next whole record, so the records after it are kept.
-   */
-  private async recover(): Promise<void> {
-    this.segments.length = 0;
-    const names = (await readdir(this.config.dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
-    for (const name of names) {
-      const path = join(this.config.dir, name);
-      const data = await readFile(path);
-      const segment: Segment = {
-        seq: Number(SEGMENT_NAME.exec(name)![1]),
-        path,
-        size: data.length,
-        drained: 0,
-        pending: 0,
-      };
-      let offset = 0;
-      while (offset < data.length) {
-        const result = decodeRecord(data.subarray(offset));
-        if (result.kind === 'record') {
-          segment.pending++;
-          segment.oldestNs ??= result.points[0]?.time;
-          offset += result.bytes;
-          continue;
-        }
-        // A damaged length can look like a record cut short: look for a whole record after it
-        // before taking the rest for a torn tail.
-        const next = findNextRecord(data, offset + 1);
-        if (next < 0) {
-          this.logger.warn(
-            `spool ${name}: ${data.length - offset} bytes at offset ${offset} are a torn or damaged last record; skipped`,
-          );
-          await truncate(path, offset);
-          await syncDir(this.config.dir);
-          segment.size = offset;
-          break;
-        }
-        this.logger.error(
-          `spool ${name}: damaged record at offset ${offset} (${result.kind === 'corrupt' ? result.reason : 'bad length'}); skipped ${next - offset} bytes`,
-        );
-        // The replay reads records in sequence: keep the good ones by rewriting the segment.
-        const repaired = Buffer.concat([data.subarray(0, offset), data.subarray(next)]);
-        await writeWhole(path, repaired);
-        return this.recover();
-      }
-      if (segment.size === 0) await unlink(path);
-      else this.segments.push(segment);
-    }
-    if (this.segments.length > 0) {
-      this.logger.log(`spool: ${this.segments.length} segment(s) to replay`);
-    }
-  }
-}
-
-/** One point in the dead-letter file: a point is one series at one time. */
-function deadLetterKey(
-  measurement: string,
-  tags: Iterable<readonly [string, string]>,
-  time: bigint | string,
-): string {
-  const series = [...tags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([measurement, series, String(time)]);
-}
-
-async function readDeadLetterKeys(path: string): Promise<Set<string>> {
-  const keys = new Set<string>();
-  const text = await readFile(path, 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    try {
-      const letter = JSON.parse(line) as {
-        measurement: string;
-        tags: Record<string, string>;
-        time: string;
-      };
-      keys.add(deadLetterKey(letter.measurement, Object.entries(letter.tags), letter.time));
-    } catch {
-      // an empty last line, or a line ops edited: it names no point
-    }
-  }
-  return keys;
-}
-
-function findNextRecord(data: Buffer, from: number): number {
-  for (let at = from; at + 8 <= data.length; at++) {
-    if (decodeRecord(data.subarray(at)).kind === 'record') return at;
-  }
-  return -1;
-}
-
-/** Makes a file's creation, rename or truncation durable: fdatasync alone does not. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeWhole(path: string, data: Buffer): Promise<void> {
-  const file = await open(`${path}.tmp`, 'w');
-  try {
-    await file.write(data);
-    await file.datasync();
-  } finally {
-    await file.close();
-  }
-  await rename(`${path}.tmp`, path);
-  await syncDir(dirname(path));
 }

@@ -1,8 +1,13 @@
-import type { FieldType, FieldValue, Point } from '../influx/line-protocol';
+import type { FieldType, FieldValue, Point } from './point';
 import { typeFields } from './field-typing';
 
 function point(measurement: string, fields: Array<[string, FieldValue]>): Point {
   return { measurement, tags: [], fields, time: 1n };
+}
+
+/** typeFields' answer, told apart: `{fields}` for the typed fields, `{conflict}` for a conflict. */
+function sorted(result: ReturnType<typeof typeFields>) {
+  return Array.isArray(result) ? { fields: result } : { conflict: result };
 }
 
 function typed(
@@ -10,7 +15,7 @@ function typed(
   stored: Record<string, FieldType> = {},
   added: Map<string, FieldType> = new Map(),
 ) {
-  return typeFields(point('analytics', fields), new Map(Object.entries(stored)), added);
+  return sorted(typeFields(point('analytics', fields), new Map(Object.entries(stored)), added));
 }
 
 describe(typeFields.name, () => {
@@ -101,7 +106,13 @@ describe(typeFields.name, () => {
       ['a boolean', true, 'boolean'],
     ])('refuses %s, naming both types', (_case, value, incoming) => {
       expect(typed([['a', value]], { a: 'float' })).toEqual({
-        conflict: { measurement: 'analytics', field: 'a', incoming, stored: 'float' },
+        conflict: {
+          kind: 'type_conflict',
+          measurement: 'analytics',
+          field: 'a',
+          incoming,
+          stored: 'float',
+        },
       });
     });
   });
@@ -122,14 +133,26 @@ describe(typeFields.name, () => {
       'refuses %d as a float going into an integer field',
       (value) => {
         expect(typed([['n', value]], { n: 'integer' })).toEqual({
-          conflict: { measurement: 'analytics', field: 'n', incoming: 'float', stored: 'integer' },
+          conflict: {
+            kind: 'type_conflict',
+            measurement: 'analytics',
+            field: 'n',
+            incoming: 'float',
+            stored: 'integer',
+          },
         });
       },
     );
 
     it('refuses a string', () => {
       expect(typed([['n', '7']], { n: 'integer' })).toEqual({
-        conflict: { measurement: 'analytics', field: 'n', incoming: 'string', stored: 'integer' },
+        conflict: {
+          kind: 'type_conflict',
+          measurement: 'analytics',
+          field: 'n',
+          incoming: 'string',
+          stored: 'integer',
+        },
       });
     });
   });
@@ -159,7 +182,7 @@ describe(typeFields.name, () => {
       ['boolean', 1, 'float'],
     ])('refuses into a %s field the value %j (incoming %s)', (stored, value, incoming) => {
       expect(typed([['f', value]], { f: stored })).toEqual({
-        conflict: { measurement: 'analytics', field: 'f', incoming, stored },
+        conflict: { kind: 'type_conflict', measurement: 'analytics', field: 'f', incoming, stored },
       });
     });
   });
@@ -175,13 +198,27 @@ describe(typeFields.name, () => {
         { bad: 'float', worse: 'string' },
       ),
     ).toEqual({
-      conflict: { measurement: 'analytics', field: 'bad', incoming: 'string', stored: 'float' },
+      conflict: {
+        kind: 'type_conflict',
+        measurement: 'analytics',
+        field: 'bad',
+        incoming: 'string',
+        stored: 'float',
+      },
     });
   });
 
   it('names the measurement it was given', () => {
-    expect(typeFields(point('cpu', [['v', 'x']]), new Map([['v', 'float']]), new Map())).toEqual({
-      conflict: { measurement: 'cpu', field: 'v', incoming: 'string', stored: 'float' },
+    expect(
+      sorted(typeFields(point('cpu', [['v', 'x']]), new Map([['v', 'float']]), new Map())),
+    ).toEqual({
+      conflict: {
+        kind: 'type_conflict',
+        measurement: 'cpu',
+        field: 'v',
+        incoming: 'string',
+        stored: 'float',
+      },
     });
   });
 
@@ -192,7 +229,13 @@ describe(typeFields.name, () => {
         fields: [{ key: 'v', type: 'float', value: 1 }],
       });
       expect(typed([['v', 'one']], {}, added)).toEqual({
-        conflict: { measurement: 'analytics', field: 'v', incoming: 'string', stored: 'float' },
+        conflict: {
+          kind: 'type_conflict',
+          measurement: 'analytics',
+          field: 'v',
+          incoming: 'string',
+          stored: 'float',
+        },
       });
     });
 
@@ -226,14 +269,20 @@ describe(`${typeFields.name} for an event beside the original's data`, () => {
       ['event', 'string'],
       ['uid', 'integer'],
     ]);
-    expect(typeFields(event([['uid', 7]]), stored, new Map())).toEqual({
+    expect(sorted(typeFields(event([['uid', 7]]), stored, new Map()))).toEqual({
       fields: [
         { key: 'uid', type: 'integer', value: 7 },
         { key: 'event', type: 'string', value: 'login' },
       ],
     });
-    expect(typeFields(event([['uid', 7.5]]), stored, new Map())).toEqual({
-      conflict: { measurement: 'analytics', field: 'uid', incoming: 'float', stored: 'integer' },
+    expect(sorted(typeFields(event([['uid', 7.5]]), stored, new Map()))).toEqual({
+      conflict: {
+        kind: 'type_conflict',
+        measurement: 'analytics',
+        field: 'uid',
+        incoming: 'float',
+        stored: 'integer',
+      },
     });
   });
 });

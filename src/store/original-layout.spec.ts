@@ -1,4 +1,4 @@
-import type { FieldType, FieldValue, Point } from '../influx/line-protocol';
+import type { FieldType, FieldValue, Point } from './point';
 import { originalLayout } from './original-layout';
 
 function event(

@@ -1,4 +1,4 @@
-import type { FieldType, FieldValue, Point } from '../influx/line-protocol';
+import type { FieldType, FieldValue, Point } from './point';
 
 /**
  * The storage rules that depend on what a measurement already holds, so that events stored now

@@ -1,16 +1,34 @@
-import { open, readFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { InfluxService, quoteName } from '../influx/influx.service';
-import type { FieldType, TypedField } from '../influx/line-protocol';
+import type { InfluxFailure } from '../influx/influx.answers';
+import { InfluxService } from '../influx/influx.service';
 import { spoolConfig, SpoolConfig } from '../spool/spool.config';
+import { typeFields } from './field-typing';
+import type { FieldType, FieldTypeConflict, Point, TypedField } from './point';
+import { SchemaFile } from './schema-file';
+
+export { SCHEMA_FILE } from './schema-file';
 
 /** After this long a measurement's types are read again, to learn of other writers' fields. */
 const REFRESH_AFTER_MS = 60_000;
 /** A failed background read is not tried again sooner than this. */
 const RETRY_READ_AFTER_MS = 1000;
-/** Beside the spool segments in SPOOL_DIR. */
-export const SCHEMA_FILE = 'schema.json';
+/** Types read less than this long ago are fresh enough to refuse a conflict with. */
+const FRESH_MS = 1000;
+
+/**
+ * Where the types a point is checked against come from:
+ * - `influx`: what is known, reading InfluxDB first when nothing is known of the measurement
+ *   yet; a conflict is checked once more against freshly read types before it stands (the
+ *   cache may be behind another writer). For the live write path.
+ * - `known`: what is known now, without asking InfluxDB. For points going to the spool, and
+ *   for reading a queued event back.
+ * - `fresh`: InfluxDB's types, read now (or by a read under way): its types win over what was
+ *   known when points were spooled. For the replay, and after InfluxDB refused a write.
+ */
+export type TypesSource = 'influx' | 'known' | 'fresh';
+
+/** A point's fields as they will be stored, or why they cannot be. */
+export type Typed = TypedField[] | FieldTypeConflict;
 
 interface Measurement {
   /** What InfluxDB held when last read, and what it has acknowledged since. */
@@ -24,26 +42,20 @@ interface Measurement {
   triedAt: number;
 }
 
-/** The schema file: per measurement, its field types in InfluxDB and in the spool. */
-interface SchemaFile {
-  version: 1;
-  measurements: Record<
-    string,
-    { stored: Record<string, FieldType>; spooled: Record<string, FieldType> }
-  >;
-}
+const NOTHING_KNOWN: ReadonlyMap<string, FieldType> = new Map();
 
 /**
- * What the service knows of the field types per measurement, so that it refuses a conflicting
- * value itself, the same way whether InfluxDB is up, down or slow:
+ * What the service knows of the field types per measurement, and THE typing decision: every
+ * point that is written, spooled, replayed or read back while queued gets its storage types
+ * from `type()`, so that a conflicting value is refused the same way whether InfluxDB is up,
+ * down or slow:
  * - read from InfluxDB (`SHOW FIELD KEYS`) on first use, again once a minute in the
  *   background, and at once before a conflict is reported (it may be behind another writer);
  * - the types of points InfluxDB acknowledged are added at once;
  * - the types of points waiting in the spool count as stored: a later value of another type
  *   is refused even though InfluxDB has not seen the first one yet;
- * - kept in SPOOL_DIR/schema.json (written whole to a temporary file, fsync'ed, renamed), and
- *   loaded at start-up, so that a service restarted while InfluxDB is down knows what it
- *   learned before.
+ * - kept in SPOOL_DIR/schema.json (SchemaFile), and loaded at start-up, so that a service
+ *   restarted while InfluxDB is down knows what it learned before.
  * When InfluxDB answers, its types win over what the spool holds (a field another writer
  * created with another type during an outage): the spooled point is dead-lettered at replay.
  */
@@ -51,72 +63,61 @@ interface SchemaFile {
 export class SchemaService implements OnModuleInit {
   private readonly logger = new Logger(SchemaService.name);
   private readonly measurements = new Map<string, Measurement>();
-  private readonly loading = new Map<string, Promise<Measurement>>();
-  private readonly path: string;
-  /** A save that has not started yet (it will write the state as it is when it starts). */
-  private nextSave?: Promise<void>;
-  private lastSave: Promise<void> = Promise.resolve();
+  private readonly loading = new Map<string, Promise<Measurement | InfluxFailure>>();
+  private readonly file: SchemaFile;
 
   constructor(
     private readonly influx: InfluxService,
     @Inject(spoolConfig.KEY) config: SpoolConfig,
   ) {
-    this.path = join(config.dir, SCHEMA_FILE);
+    this.file = new SchemaFile(config.dir, this.logger);
   }
 
   async onModuleInit(): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch {
-      return; // no file yet: nothing learned
-    }
-    try {
-      const file = JSON.parse(text) as SchemaFile;
-      for (const [name, types] of Object.entries(file.measurements)) {
-        const entry = this.entry(name);
-        for (const [key, type] of Object.entries(types.stored)) entry.stored.set(key, type);
-        for (const [key, type] of Object.entries(types.spooled)) entry.spooled.set(key, type);
-        merge(entry);
-      }
-    } catch {
-      // Written atomically, so this is damage from outside: start from what InfluxDB says.
-      this.logger.error(`${this.path} is not a schema file; it is ignored and rewritten`);
+    for (const [name, kept] of await this.file.load()) {
+      const entry = this.entry(name);
+      for (const [key, type] of kept.stored) entry.stored.set(key, type);
+      for (const [key, type] of kept.spooled) entry.spooled.set(key, type);
+      merge(entry);
     }
   }
 
   /**
-   * The types a new point of the measurement is checked against, reading InfluxDB the first
-   * time (rejects when it cannot be read and nothing is known yet: see `known`).
+   * Types every point against the schema (`source`): one result per point, in order. Unless
+   * `alone`, the points of the call must agree with each other too (an array, a replay, what
+   * goes to the spool, where InfluxDB cannot decide): a point that conflicts adds nothing for
+   * the points after it. `alone` (a batch of events written live): each point is typed against
+   * the schema only, and InfluxDB decides between points that bring the same new field with
+   * different types. Resolves to the failure that kept the types from being read, if any.
    */
-  async typesOf(measurement: string): Promise<ReadonlyMap<string, FieldType>> {
-    const entry = this.measurements.get(measurement);
-    if (entry === undefined || (entry.readAt === 0 && entry.known.size === 0)) {
-      return (await this.load(measurement)).known;
+  async type(
+    points: readonly Point[],
+    source: TypesSource,
+    alone = false,
+  ): Promise<Typed[] | InfluxFailure> {
+    const schema = new Map<string, ReadonlyMap<string, FieldType>>();
+    for (const { measurement } of points) {
+      if (schema.has(measurement)) continue;
+      const types = await this.typesFrom(measurement, source);
+      if ('kind' in types) return types;
+      schema.set(measurement, types);
     }
-    const now = Date.now();
-    if (now - entry.readAt > REFRESH_AFTER_MS && now - entry.triedAt > RETRY_READ_AFTER_MS) {
-      entry.triedAt = now;
-      this.load(measurement).catch(() => undefined);
+    const typed = typeAll(points, schema, alone);
+    if (source !== 'influx') return typed;
+    // A conflict with a cache that may be behind another writer is looked at again first, at
+    // most once a second per measurement, so a stream of conflicting events costs one query.
+    const conflicted = new Set<string>();
+    for (const result of typed) if (!Array.isArray(result)) conflicted.add(result.measurement);
+    let reread = false;
+    for (const measurement of conflicted) {
+      const entry = this.measurements.get(measurement);
+      if (entry && Date.now() - entry.readAt < FRESH_MS) continue;
+      const read = await this.load(measurement);
+      if ('kind' in read) continue; // cannot be read: what is known stands
+      schema.set(measurement, read.known);
+      reread = true;
     }
-    return entry.known;
-  }
-
-  /** What is known now, without asking InfluxDB: for points that go to the spool. */
-  known(measurement: string): ReadonlyMap<string, FieldType> {
-    return this.measurements.get(measurement)?.known ?? new Map<string, FieldType>();
-  }
-
-  /**
-   * Reads the measurement's types from InfluxDB again, unless they were read less than
-   * `unlessWithinMs` ago (so that a stream of conflicting events costs one query a second, not
-   * one each). Resolves to whether it read them.
-   */
-  async refresh(measurement: string, unlessWithinMs = 0): Promise<boolean> {
-    const entry = this.measurements.get(measurement);
-    if (entry && Date.now() - entry.readAt < unlessWithinMs) return false;
-    await this.load(measurement);
-    return true;
+    return reread ? typeAll(points, schema, alone) : typed;
   }
 
   /** Records the types of fields InfluxDB just acknowledged; saved in the background. */
@@ -161,50 +162,32 @@ export class SchemaService implements OnModuleInit {
     if (changed) this.save().catch(() => undefined);
   }
 
-  /**
-   * Writes the schema file; resolves once what is known now is durable. Saves run one at a
-   * time, and calls made while one waits share it.
-   */
+  /** Writes the schema file; resolves once what is known now is durable. */
   save(): Promise<void> {
-    if (this.nextSave === undefined) {
-      const save = this.lastSave
-        .catch(() => undefined)
-        .then(() => {
-          this.nextSave = undefined;
-          return this.write();
-        });
-      save.catch((error: unknown) =>
-        this.logger.error(`could not save ${SCHEMA_FILE}: ${(error as Error).message}`),
-      );
-      this.nextSave = save;
-      this.lastSave = save;
-    }
-    return this.nextSave;
+    return this.file.save(() => this.measurements.entries());
   }
 
-  private async write(): Promise<void> {
-    const file: SchemaFile = { version: 1, measurements: {} };
-    for (const [name, entry] of this.measurements) {
-      file.measurements[name] = {
-        stored: Object.fromEntries(entry.stored),
-        spooled: Object.fromEntries(entry.spooled),
-      };
+  private async typesFrom(
+    measurement: string,
+    source: TypesSource,
+  ): Promise<ReadonlyMap<string, FieldType> | InfluxFailure> {
+    // A map has no `kind`: callers tell the two apart by it.
+    const entry = this.measurements.get(measurement);
+    if (source === 'known') return entry?.known ?? NOTHING_KNOWN;
+    const now = Date.now();
+    if (source === 'fresh') {
+      const read = await this.load(measurement);
+      return 'kind' in read ? read : read.known;
     }
-    const temporary = `${this.path}.tmp`;
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(JSON.stringify(file));
-      await handle.datasync();
-    } finally {
-      await handle.close();
+    if (entry === undefined || (entry.readAt === 0 && entry.known.size === 0)) {
+      const read = await this.load(measurement);
+      return 'kind' in read ? read : read.known;
     }
-    await rename(temporary, this.path);
-    const dir = await open(join(this.path, '..'), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
+    if (now - entry.readAt > REFRESH_AFTER_MS && now - entry.triedAt > RETRY_READ_AFTER_MS) {
+      entry.triedAt = now;
+      void this.load(measurement);
     }
+    return entry.known;
   }
 
   private entry(measurement: string): Measurement {
@@ -216,7 +199,8 @@ export class SchemaService implements OnModuleInit {
     return entry;
   }
 
-  private load(measurement: string): Promise<Measurement> {
+  /** Reads the measurement's types from InfluxDB (one read at a time per measurement). */
+  private load(measurement: string): Promise<Measurement | InfluxFailure> {
     let pending = this.loading.get(measurement);
     if (pending === undefined) {
       pending = this.read(measurement).finally(() => this.loading.delete(measurement));
@@ -225,19 +209,10 @@ export class SchemaService implements OnModuleInit {
     return pending;
   }
 
-  private async read(measurement: string): Promise<Measurement> {
-    const [result] = await this.influx.query(`SHOW FIELD KEYS FROM ${quoteName(measurement)}`);
-    if (result?.error && !/database not found/.test(result.error)) {
-      throw new Error(`SHOW FIELD KEYS failed: ${result.error}`);
-    }
-    const types = new Map<string, FieldType>();
-    for (const series of result?.series ?? []) {
-      for (const [key, type] of series.values) {
-        // A field can have different types in different shards; the first one InfluxDB lists
-        // is kept, and a write into a shard that disagrees is still caught by InfluxDB itself.
-        if (typeof key === 'string' && isFieldType(type) && !types.has(key)) types.set(key, type);
-      }
-    }
+  private async read(measurement: string): Promise<Measurement | InfluxFailure> {
+    const answer = await this.influx.fieldTypes(measurement);
+    if (answer.kind !== 'ok') return answer;
+    const types: Map<string, FieldType> = answer.value;
     const entry = this.entry(measurement);
     const changed = !sameTypes(entry.stored, types);
     entry.stored = types;
@@ -249,6 +224,23 @@ export class SchemaService implements OnModuleInit {
   }
 }
 
+/** Each point typed against its measurement's types (and, unless alone, the earlier points). */
+function typeAll(
+  points: readonly Point[],
+  schema: ReadonlyMap<string, ReadonlyMap<string, FieldType>>,
+  alone: boolean,
+): Typed[] {
+  const added = new Map<string, Map<string, FieldType>>();
+  const typed: Typed[] = [];
+  for (const point of points) {
+    let addedHere = added.get(point.measurement);
+    if (!addedHere) added.set(point.measurement, (addedHere = new Map<string, FieldType>()));
+    else if (alone) addedHere.clear();
+    typed.push(typeFields(point, schema.get(point.measurement) ?? NOTHING_KNOWN, addedHere));
+  }
+  return typed;
+}
+
 function merge(entry: Measurement): void {
   entry.known = new Map([...entry.spooled, ...entry.stored]);
 }
@@ -257,8 +249,4 @@ function sameTypes(a: ReadonlyMap<string, FieldType>, b: ReadonlyMap<string, Fie
   if (a.size !== b.size) return false;
   for (const [key, type] of a) if (b.get(key) !== type) return false;
   return true;
-}
-
-function isFieldType(value: unknown): value is FieldType {
-  return value === 'float' || value === 'integer' || value === 'string' || value === 'boolean';
 }

@@ -1,24 +1,35 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { influxConfig } from '../influx/influx.config';
 import { InfluxModule } from '../influx/influx.module';
 import { spoolConfig } from '../spool/spool.config';
 import { SpoolModule } from '../spool/spool.module';
+import { EventReader } from './event-reader';
 import { PointClock } from './point-clock';
+import { PointWriter } from './point-writer';
 import { SchemaService } from './schema.service';
 import { SpoolDrainer } from './spool-drainer';
 import { StoreService } from './store.service';
 
 /**
- * Owns "write to InfluxDB, or spool when it cannot, and replay the spool": the live write path
- * (StoreService), the replay (SpoolDrainer), the schema both type against (SchemaService), and
- * the clock that stamps points.
+ * Owns "write to InfluxDB, or spool when it cannot, replay the spool, and read an event back":
+ * the facade events/ uses (StoreService), the one writer (PointWriter), the replay
+ * (SpoolDrainer), the read path (EventReader), the schema all of them type against
+ * (SchemaService), and the clock that stamps points.
  */
 @Module({
-  imports: [ConfigModule.forFeature(spoolConfig), InfluxModule, SpoolModule],
+  imports: [
+    ConfigModule.forFeature(spoolConfig),
+    ConfigModule.forFeature(influxConfig),
+    InfluxModule,
+    SpoolModule,
+  ],
   providers: [
     StoreService,
     SchemaService,
+    PointWriter,
     SpoolDrainer,
+    EventReader,
     { provide: PointClock, useValue: new PointClock() },
   ],
   exports: [StoreService, PointClock],

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { eventQuery } from '../../src/events/event-query';
+import { eventQuery } from '../../src/influx/influxql';
 import { createDatabase, influxQuery, influxQueryRaw, writeLines } from '../support/influxd';
 import { AUTH } from '../support/service';
 

@@ -7,7 +7,7 @@
 import { eventToPoint } from '../../src/events/event-point';
 import { parseEvent } from '../../src/events/event.dto';
 import { parseEventsConfig } from '../../src/events/events.config';
-import type { Point } from '../../src/influx/line-protocol';
+import type { Point } from '../../src/store/point';
 import { encodeRecord } from '../../src/spool/spool-record';
 
 /** The event test/bench/run.ts sends. */

@@ -1,5 +1,57 @@
-import { BatchWriter, type Sink } from './batch-writer';
-import { InfluxRefusedError, InfluxUnavailableError } from './influx.errors';
+import type { InfluxFailure } from '../influx/influx.answers';
+import type { WritePart } from '../influx/influx.service';
+import { GroupCommit, type WriteReport } from './group-commit';
+
+/** A sink seen as lines: here each point's measurement stands for its line. */
+type Sink = (lines: string[]) => Promise<InfluxFailure | undefined>;
+
+function linesOf(parts: readonly WritePart[]): string[] {
+  return parts.flatMap((part) =>
+    part.points.slice(part.start, part.end).map((point) => point.measurement),
+  );
+}
+
+function pointsOf(lines: string[]) {
+  return lines.map((measurement) => ({ measurement, tags: [], time: 1n }));
+}
+
+/**
+ * GroupCommit with submissions of lines, settled as promises: resolved once stored, rejected
+ * with the InfluxFailure otherwise (for `each`, with the report when any point failed).
+ */
+class Writer {
+  readonly commit: GroupCommit;
+
+  constructor(sink: Sink, options: { maxLines: number; maxInFlight: number }) {
+    this.commit = new GroupCommit((parts) => sink(linesOf(parts)), options);
+  }
+
+  report(lines: string[], each = false): Promise<WriteReport> {
+    return this.commit.write(
+      pointsOf(lines),
+      lines.map(() => []),
+      each,
+    );
+  }
+
+  async write(lines: string[], each = false): Promise<void> {
+    const report = await this.report(lines, each);
+    if (report === undefined) return;
+    if (!Array.isArray(report) || report.some((failure) => failure !== undefined)) {
+      throw report as unknown as Error;
+    }
+  }
+
+  drain(): Promise<void> {
+    return this.commit.drain();
+  }
+}
+
+const REFUSED = { kind: 'refused', status: 400 } as const;
+
+function unavailable(detail: string): InfluxFailure {
+  return { kind: 'unavailable', detail };
+}
 
 /** One turn of the event loop: every setImmediate queued before it has run, and its microtasks. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -25,7 +77,7 @@ interface SinkCall {
   lines: string[];
   settled: boolean;
   resolve(): void;
-  reject(error: Error): void;
+  reject(failure: InfluxFailure): void;
 }
 
 /**
@@ -43,7 +95,7 @@ class ManualSink {
   }
 
   readonly sink: Sink = (lines) =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<InfluxFailure | undefined>((resolve) => {
       this.active += 1;
       this.maxActive = Math.max(this.maxActive, this.active);
       const index = this.calls.length;
@@ -52,11 +104,11 @@ class ManualSink {
         settled: false,
         resolve: () => {
           this.finish(call, `sink ok ${index}`);
-          resolve();
+          resolve(undefined);
         },
-        reject: (error) => {
+        reject: (failure) => {
           this.finish(call, `sink failed ${index}`);
-          reject(error);
+          resolve(failure);
         },
       };
       this.calls.push(call);
@@ -79,8 +131,8 @@ class ManualSink {
     await ticks(2);
   }
 
-  async fail(index: number, error: Error): Promise<void> {
-    this.call(index).reject(error);
+  async fail(index: number, failure: InfluxFailure): Promise<void> {
+    this.call(index).reject(failure);
     await ticks(2);
   }
 
@@ -114,8 +166,8 @@ function track(promise: Promise<void>, log?: string[], name?: string): Tracked {
   return state;
 }
 
-function refused(message = 'partial write: unable to parse'): InfluxRefusedError {
-  return new InfluxRefusedError(message, 400);
+function refused(detail = 'partial write: unable to parse'): InfluxFailure {
+  return { kind: 'refused', status: 400, detail };
 }
 
 /** A sink that answers on its own: refuses any batch holding `marker`, else stores it. */
@@ -125,12 +177,12 @@ function refusingSink(marker: RegExp) {
     await tick();
     const bad = lines.some((line) => marker.test(line));
     calls.push({ lines: [...lines], outcome: bad ? 'refused' : 'ok' });
-    if (bad) throw refused(`refused a batch of ${lines.length}`);
+    return bad ? refused(`refused a batch of ${lines.length}`) : undefined;
   };
   return { sink, calls };
 }
 
-describe(BatchWriter.name, () => {
+describe(GroupCommit.name, () => {
   afterEach(() => {
     jest.useRealTimers();
   });
@@ -140,10 +192,10 @@ describe(BatchWriter.name, () => {
       // Timers are faked and never advanced: a writer that waited for one would never send.
       jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
       const calls: string[][] = [];
-      const writer = new BatchWriter(
+      const writer = new Writer(
         (lines) => {
           calls.push([...lines]);
-          return Promise.resolve();
+          return Promise.resolve(undefined);
         },
         { maxLines: 100, maxInFlight: 2 },
       );
@@ -159,7 +211,7 @@ describe(BatchWriter.name, () => {
 
     it('stays pending while its sink call is pending', async () => {
       const sink = new ManualSink();
-      const writer = new BatchWriter(sink.sink, { maxLines: 100, maxInFlight: 2 });
+      const writer = new Writer(sink.sink, { maxLines: 100, maxInFlight: 2 });
 
       const state = track(writer.write(['a']));
       await ticks(10);
@@ -174,12 +226,13 @@ describe(BatchWriter.name, () => {
   describe('an empty write', () => {
     it('resolves at once without calling the sink, even while every slot is busy', async () => {
       const sink = new ManualSink();
-      const writer = new BatchWriter(sink.sink, { maxLines: 100, maxInFlight: 1 });
+      const writer = new Writer(sink.sink, { maxLines: 100, maxInFlight: 1 });
       const busy = track(writer.write(['a']));
       await tick();
 
       const state = track(writer.write([]));
-      await Promise.resolve();
+      // Microtasks only (the wrapper's own awaits), no turn of the event loop.
+      for (let i = 0; i < 3; i += 1) await Promise.resolve();
 
       expect(state.status).toBe('resolved');
       expect(busy.status).toBe('pending');
@@ -192,7 +245,7 @@ describe(BatchWriter.name, () => {
   describe('group commit', () => {
     it('gathers submissions that arrive while the only slot is busy into one sink call', async () => {
       const sink = new ManualSink();
-      const writer = new BatchWriter(sink.sink, { maxLines: 100, maxInFlight: 1 });
+      const writer = new Writer(sink.sink, { maxLines: 100, maxInFlight: 1 });
       const first = track(writer.write(['a1']));
       await tick();
       expect(sink.batches).toEqual([['a1']]);
@@ -217,7 +270,7 @@ describe(BatchWriter.name, () => {
 
     it('with two slots, gathers what arrives while both are busy into one call when one frees', async () => {
       const sink = new ManualSink();
-      const writer = new BatchWriter(sink.sink, { maxLines: 100, maxInFlight: 2 });
+      const writer = new Writer(sink.sink, { maxLines: 100, maxInFlight: 2 });
       const a = track(writer.write(['a']));
       await tick();
       const b = track(writer.write(['b']));
@@ -244,7 +297,7 @@ describe(BatchWriter.name, () => {
 
     it('submissions of the same turn share the first write', async () => {
       const sink = new ManualSink();
-      const writer = new BatchWriter(sink.sink, { maxLines: 100, maxInFlight: 2 });
+      const writer = new Writer(sink.sink, { maxLines: 100, maxInFlight: 2 });
 
       const states = [writer.write(['a']), writer.write(['b']), writer.write(['c'])].map((p) =>
         track(p),
@@ -258,7 +311,7 @@ describe(BatchWriter.name, () => {
 
     it('keeps batches within maxLines, except a single larger submission, which goes alone', async () => {
       const sink = new ManualSink();
-      const writer = new BatchWriter(sink.sink, { maxLines: 3, maxInFlight: 1 });
+      const writer = new Writer(sink.sink, { maxLines: 3, maxInFlight: 1 });
       const sizes = [1, 1, 1, 1, 2, 5, 1, 3, 2, 2];
       const submissions = [['blocker'], ...sizes.map((n, i) => lines(`s${i}`, n))];
       const states = submissions.map((l) => track(writer.write(l)));
@@ -292,13 +345,14 @@ describe(BatchWriter.name, () => {
       let active = 0;
       let maxActive = 0;
       let calls = 0;
-      const writer = new BatchWriter(
+      const writer = new Writer(
         async () => {
           calls += 1;
           active += 1;
           maxActive = Math.max(maxActive, active);
           await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 3)));
           active -= 1;
+          return undefined;
         },
         { maxLines: 4, maxInFlight: MAX_IN_FLIGHT },
       );
@@ -318,7 +372,7 @@ describe(BatchWriter.name, () => {
 
     it('keeps the order of lines: within a batch and, with one slot, across batches', async () => {
       const sink = new ManualSink();
-      const writer = new BatchWriter(sink.sink, { maxLines: 7, maxInFlight: 1 });
+      const writer = new Writer(sink.sink, { maxLines: 7, maxInFlight: 1 });
       const submissions = Array.from({ length: 40 }, (_, i) => lines(`s${i}`, 1 + (i % 4)));
       const writes: Array<Promise<void>> = [];
       for (const [i, submission] of submissions.entries()) {
@@ -339,7 +393,7 @@ describe(BatchWriter.name, () => {
     it('settles each submission only after the sink call holding its lines settled', async () => {
       const log: string[] = [];
       const sink = new ManualSink(log);
-      const writer = new BatchWriter(sink.sink, { maxLines: 4, maxInFlight: 2 });
+      const writer = new Writer(sink.sink, { maxLines: 4, maxInFlight: 2 });
       const names = Array.from({ length: 12 }, (_, i) => `s${i}`);
       const states = names.map((name, i) =>
         track(writer.write(name === 's5' ? ['BAD'] : lines(name, 1 + (i % 2))), log, name),
@@ -376,7 +430,7 @@ describe(BatchWriter.name, () => {
       const { sink, calls } = refusingSink(/^BAD/);
       const blocker = new ManualSink();
       let first = true;
-      const writer = new BatchWriter(
+      const writer = new Writer(
         (l) => {
           if (!first) return sink(l);
           first = false;
@@ -400,7 +454,7 @@ describe(BatchWriter.name, () => {
         'resolved',
         'resolved',
       ]);
-      expect(states[3]!.error).toBeInstanceOf(InfluxRefusedError);
+      expect(states[3]!.error).toMatchObject(REFUSED);
       // The whole batch first, then halves; never a call without the marker refused.
       expect(calls[0]).toEqual({ lines: submissions.flat(), outcome: 'refused' });
       for (const call of calls) {
@@ -418,7 +472,7 @@ describe(BatchWriter.name, () => {
 
     it('refuses every submission holding a bad line, and only those', async () => {
       const { sink, calls } = refusingSink(/^BAD/);
-      const writer = new BatchWriter(sink, { maxLines: 1000, maxInFlight: 1 });
+      const writer = new Writer(sink, { maxLines: 1000, maxInFlight: 1 });
       const submissions = Array.from({ length: 16 }, (_, i) =>
         i === 0 || i === 7 || i === 8 || i === 15 ? [`s${i}`, `BAD ${i}`] : [`s${i}`],
       );
@@ -431,22 +485,72 @@ describe(BatchWriter.name, () => {
         submissions.map((l, i) => [i, l.length === 2 ? 'rejected' : 'resolved']),
       );
       for (const state of states.filter((s) => s.status === 'rejected')) {
-        expect(state.error).toBeInstanceOf(InfluxRefusedError);
+        expect(state.error).toMatchObject(REFUSED);
       }
+    });
+
+    it('narrows a refusal down to the points of a submission whose points stand alone', async () => {
+      const { sink, calls } = refusingSink(/^BAD/);
+      const writer = new Writer(sink, { maxLines: 1000, maxInFlight: 1 });
+      const lines = ['e0', 'e1', 'BAD e2', 'e3', 'e4', 'BAD e5', 'e6'];
+
+      const [batch, array] = await within(
+        Promise.all([writer.report(lines, true), writer.report(['x', 'y'])]),
+      );
+
+      expect(batch).toEqual(
+        lines.map((line): unknown =>
+          line.startsWith('BAD') ? expect.objectContaining(REFUSED) : undefined,
+        ),
+      );
+      expect(array).toBeUndefined();
+      expect(calls[0]!.lines).toEqual([...lines, 'x', 'y']);
+      // Every good line reached InfluxDB in a call that succeeded.
+      const stored = calls.filter((c) => c.outcome === 'ok').flatMap((c) => c.lines);
+      expect(stored.sort()).toEqual(['e0', 'e1', 'e3', 'e4', 'e6', 'x', 'y']);
+    });
+
+    it('answers once for all the points of a submission standing alone when nothing was refused', async () => {
+      const sink = new ManualSink();
+      const writer = new Writer(sink.sink, { maxLines: 1000, maxInFlight: 1 });
+      const stored = writer.report(['a', 'b'], true);
+      await tick();
+      await sink.ok(0);
+      const failed = writer.report(['c', 'd'], true);
+      await tick();
+      const outage = unavailable('InfluxDB answered 503');
+      await sink.fail(1, outage);
+
+      await expect(within(stored)).resolves.toBeUndefined();
+      await expect(within(failed)).resolves.toBe(outage);
+      expect(sink.batches).toEqual([
+        ['a', 'b'],
+        ['c', 'd'],
+      ]);
+    });
+
+    it('refuses the one point of a lone submission standing alone (nothing to split)', async () => {
+      const { sink, calls } = refusingSink(/^BAD/);
+      const writer = new Writer(sink, { maxLines: 1000, maxInFlight: 1 });
+
+      const report = await within(writer.report(['BAD 1'], true));
+
+      expect(report).toMatchObject(REFUSED);
+      expect(calls).toHaveLength(1);
     });
 
     it('refuses a lone submission once, without retrying it', async () => {
       const { sink, calls } = refusingSink(/^BAD/);
-      const writer = new BatchWriter(sink, { maxLines: 1000, maxInFlight: 1 });
+      const writer = new Writer(sink, { maxLines: 1000, maxInFlight: 1 });
 
-      await expect(within(writer.write(['BAD 1', 'x']))).rejects.toBeInstanceOf(InfluxRefusedError);
+      await expect(within(writer.write(['BAD 1', 'x']))).rejects.toMatchObject(REFUSED);
 
       expect(calls).toEqual([{ lines: ['BAD 1', 'x'], outcome: 'refused' }]);
     });
 
     it('fails every submission of a batch InfluxDB could not take, and no other', async () => {
       const sink = new ManualSink();
-      const writer = new BatchWriter(sink.sink, { maxLines: 3, maxInFlight: 1 });
+      const writer = new Writer(sink.sink, { maxLines: 3, maxInFlight: 1 });
       const a = track(writer.write(['a']));
       await tick();
       const inBatch = [track(writer.write(['b'])), track(writer.write(['c', 'd']))];
@@ -455,7 +559,7 @@ describe(BatchWriter.name, () => {
 
       await sink.ok(0);
       expect(sink.batches).toEqual([['a'], ['b', 'c', 'd']]);
-      const outage = new InfluxUnavailableError('InfluxDB unreachable: connect ECONNREFUSED');
+      const outage = unavailable('InfluxDB unreachable: connect ECONNREFUSED');
       await sink.fail(1, outage);
       await sink.ok(2);
 
@@ -470,7 +574,7 @@ describe(BatchWriter.name, () => {
 
     it('does not split a batch that failed for a reason other than a refusal', async () => {
       const calls: string[][] = [];
-      const writer = new BatchWriter(
+      const writer = new Writer(
         (l) => {
           calls.push([...l]);
           return Promise.reject(new Error('socket hang up'));
@@ -487,7 +591,7 @@ describe(BatchWriter.name, () => {
 
   describe('drain()', () => {
     it('resolves at once when nothing was written', async () => {
-      const writer = new BatchWriter(() => Promise.resolve(), { maxLines: 10, maxInFlight: 1 });
+      const writer = new Writer(() => Promise.resolve(undefined), { maxLines: 10, maxInFlight: 1 });
       const state = track(writer.drain());
       await Promise.resolve();
       expect(state.status).toBe('resolved');
@@ -495,7 +599,7 @@ describe(BatchWriter.name, () => {
 
     it('resolves only once nothing is queued or in flight', async () => {
       const sink = new ManualSink();
-      const writer = new BatchWriter(sink.sink, { maxLines: 2, maxInFlight: 2 });
+      const writer = new Writer(sink.sink, { maxLines: 2, maxInFlight: 2 });
       // Queued, not yet sent: drain must wait for it too.
       const writes = [writer.write(['a']), writer.write(['b']), writer.write(['c'])];
       const drained = track(writer.drain());
@@ -509,17 +613,17 @@ describe(BatchWriter.name, () => {
       expect(sink.calls).toHaveLength(3);
       await sink.ok(0);
       expect(drained.status).toBe('pending');
-      await sink.fail(2, new InfluxUnavailableError('down'));
+      await sink.fail(2, unavailable('down'));
 
       expect(drained.status).toBe('resolved');
       await expect(within(Promise.all(writes))).resolves.toEqual([undefined, undefined, undefined]);
       expect(late.status).toBe('rejected');
-      expect(late.error).toBeInstanceOf(InfluxUnavailableError);
+      expect(late.error).toMatchObject({ kind: 'unavailable' });
     });
 
     it('waits for submissions gathered behind busy slots', async () => {
       const sink = new ManualSink();
-      const writer = new BatchWriter(sink.sink, { maxLines: 10, maxInFlight: 1 });
+      const writer = new Writer(sink.sink, { maxLines: 10, maxInFlight: 1 });
       void writer.write(['a']);
       await tick();
       const queued = track(writer.write(['b']));

@@ -6,12 +6,18 @@ import {
   type SchemaObject,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { TOKEN_SCHEME } from './openapi.decorators';
+import { BatchResultDto } from '../events/batch-result.dto';
 import { EventDto } from '../events/event.dto';
+import { EVENTS_BEYOND_CLASSES, EVENTS_SCHEMAS } from '../events/events.openapi';
 import { PointDto } from '../events/point.dto';
-import { replacementSafe } from './replacement-safe';
-import { BEYOND_CLASSES, SCHEMAS, type Schema } from './schemas';
+import { RefusalDto } from '../events/refusal.dto';
+import { StoredEventDto } from '../events/stored-event.dto';
+import { HEALTH_BEYOND_CLASSES, LivenessDto, ReadinessDto } from '../health/health-bodies.dto';
 import { VERSION as version } from '../version';
+import { ERROR_BEYOND_CLASSES, HttpErrorDto, RetryLaterDto } from '../openapi/error-bodies.dto';
+import { TOKEN_SCHEME } from '../openapi/openapi.decorators';
+import { replacementSafe } from './replacement-safe';
+import type { Schema } from '../openapi/schemas';
 
 /** The UI is served at `/docs`, the document at `/docs-json`. */
 export const DOCS_PATH = 'docs';
@@ -33,12 +39,33 @@ const TOKEN_DESCRIPTION = [
   'the user, and `expires` below 1e9 never expires (above 5). See the README for test vectors.',
 ].join(' ');
 
+/** The DTO classes the body schemas are derived from (the classes they refer to come along). */
+const BODY_CLASSES = [
+  EventDto,
+  PointDto,
+  BatchResultDto,
+  StoredEventDto,
+  RefusalDto,
+  HttpErrorDto,
+  RetryLaterDto,
+  LivenessDto,
+  ReadinessDto,
+];
+
+/** What each derived schema needs beyond its class, by schema name. */
+const BEYOND_CLASSES: Record<string, Schema> = {
+  ...EVENTS_BEYOND_CLASSES,
+  ...ERROR_BEYOND_CLASSES,
+  ...HEALTH_BEYOND_CLASSES,
+};
+
 /** The liveness routes, whose HEAD the README names; Express answers it for every GET. */
 const LIVENESS = { '/': 'root', '/ping': 'ping' } as const;
 
 /**
  * The OpenAPI 3.1 document of every controller route. Built once, at start-up, from the
- * decorators on the controllers and the schemas in `schemas.ts`.
+ * decorators on the controllers and the DTO classes of the bodies, with what they cannot say
+ * merged in (BEYOND_CLASSES), and the few bodies that are no class (EVENTS_SCHEMAS).
  */
 export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -54,9 +81,9 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   config.components = {
     ...config.components,
     // The schemas are JSON Schema 2020-12, which Nest's 3.0 SchemaObject type cannot spell.
-    schemas: SCHEMAS as Record<string, SchemaObject>,
+    schemas: EVENTS_SCHEMAS as Record<string, SchemaObject>,
   };
-  const document = SwaggerModule.createDocument(app, config, { extraModels: [EventDto, PointDto] });
+  const document = SwaggerModule.createDocument(app, config, { extraModels: BODY_CLASSES });
   const schemas = document.components!.schemas as Record<string, Schema>;
   for (const [name, beyond] of Object.entries(BEYOND_CLASSES)) {
     const derived = schemas[name];

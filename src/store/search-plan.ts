@@ -1,17 +1,9 @@
-import { quoteName } from '../influx/influx.service';
+import type { TimeBounds } from '../influx/influxql';
 import { idTime } from './event-id-time';
 
-/**
- * A time condition for one search, in nanoseconds: `at` one moment, or `from` (inclusive) and
- * `before` (exclusive), either open. `{}` is no bound at all: the whole measurement.
- */
-export interface TimeBounds {
-  at?: bigint;
-  from?: bigint;
-  before?: bigint;
-}
-
 const NS_PER_HOUR = 3_600_000_000_000n;
+/** A search spanning more than this is a scan of the read window (EVENT_READ_MAX_SCANS). */
+const SCAN_SPAN_NS = NS_PER_HOUR;
 
 /**
  * The searches for an id, in order; the first that finds the event answers, and none finding it
@@ -40,21 +32,14 @@ export function searchPlan(id: string, nowMs: number, windowHours: number): Time
 }
 
 /**
- * The InfluxQL that finds the newest event with that id within `bounds`. The id must match
- * EVENT_ID (`^[A-Za-z0-9_.:-]{1,128}$`): that alphabet has no quote, backslash or slash, so
- * neither literal below can be broken out of. The times are integers formatted here. Ids from
- * the server are lower-case; `entry_` ids match in any case.
+ * Whether a search must scan a stretch of the read window (an id without a time, a miss at an
+ * id's own time, a UUIDv7 id made more than an hour before `nowMs`): such reads cost in
+ * proportion to the events stored in that stretch, and only EVENT_READ_MAX_SCANS run at once.
+ * A search at one moment, or over at most an hour, is not one.
  */
-export function eventQuery(measurement: string, id: string, bounds: TimeBounds): string {
-  const match = /^entry_/i.test(id) ? `=~ /(?i)^${id.replace(/\./g, '\\.')}$/` : `= '${id}'`;
-  const conditions = [`"event_id" ${match}`];
-  if (bounds.at !== undefined) conditions.push(`time = ${bounds.at}`);
-  if (bounds.from !== undefined) conditions.push(`time >= ${bounds.from}`);
-  if (bounds.before !== undefined) conditions.push(`time < ${bounds.before}`);
-  // Fields as columns and tags per series: where a key is both (data the original wrote, and
-  // `event` in such a measurement), `SELECT *` would name the tag `event_1`.
-  return (
-    `SELECT *::field FROM ${quoteName(measurement)} WHERE ${conditions.join(' AND ')} ` +
-    'GROUP BY * ORDER BY time DESC LIMIT 1'
-  );
+export function isScan(bounds: TimeBounds, nowMs: number): boolean {
+  if (bounds.at !== undefined) return false;
+  if (bounds.from === undefined) return true;
+  const end = bounds.before ?? BigInt(nowMs) * 1_000_000n;
+  return end - bounds.from > SCAN_SPAN_NS;
 }

@@ -1,4 +1,4 @@
-import { eventQuery, searchPlan } from './event-query';
+import { searchPlan } from './search-plan';
 
 /** 2026-11-30T16:00:00Z */
 const NOW_MS = 1_796_054_400_000;
@@ -64,30 +64,5 @@ describe(searchPlan.name, () => {
     it('is looked for from its time on, then everywhere before it when the window is lifted', () => {
       expect(searchPlan(old, NOW_MS, 0)).toEqual([{ from: oldFrom }, { before: oldFrom }]);
     });
-  });
-});
-
-describe(eventQuery.name, () => {
-  it('touches only the moment of a server id', () => {
-    expect(eventQuery('analytics', SERVER_ID, { at: SERVER_NS })).toBe(
-      'SELECT *::field FROM "analytics" WHERE ' +
-        `"event_id" =~ /(?i)^${SERVER_ID}$/ AND time = 1700000000000000000 ` +
-        'GROUP BY * ORDER BY time DESC LIMIT 1',
-    );
-  });
-
-  it('bounds a search from and before the given times', () => {
-    expect(eventQuery('my.events', 'Batch.7:row-42', { from: 5n, before: 9n })).toBe(
-      'SELECT *::field FROM "my.events" WHERE ' +
-        `"event_id" = 'Batch.7:row-42' AND time >= 5 AND time < 9 ` +
-        'GROUP BY * ORDER BY time DESC LIMIT 1',
-    );
-  });
-
-  it('has no time condition without bounds, and a dot of an entry_ id matches only a dot', () => {
-    expect(eventQuery('analytics', 'ENTRY_abc.def', {})).toBe(
-      'SELECT *::field FROM "analytics" WHERE "event_id" =~ /(?i)^ENTRY_abc\\.def$/ ' +
-        'GROUP BY * ORDER BY time DESC LIMIT 1',
-    );
   });
 });

@@ -1,0 +1,21 @@
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+
+@ApiSchema({ name: 'Rejected', description: 'An event not kept: its index, and why.' })
+export class RejectedDto {
+  @ApiProperty({ type: 'integer', minimum: 0 })
+  index!: number;
+
+  reason!: string;
+}
+
+/** The answer to a batch of events (`POST /log/events`). */
+@ApiSchema({ name: 'BatchResult' })
+export class BatchResultDto {
+  /** Aligned with the input: the id of each event kept, `null` where rejected. */
+  @ApiProperty({ type: [String] })
+  event_ids!: Array<string | null>;
+
+  /** The events not kept, by index, with the reason. */
+  @ApiProperty({ type: [RejectedDto] })
+  rejected!: RejectedDto[];
+}

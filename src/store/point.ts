@@ -1,0 +1,39 @@
+/** The four field types InfluxDB stores; names as `SHOW FIELD KEYS` spells them. */
+export type FieldType = 'float' | 'integer' | 'string' | 'boolean';
+
+/** A field value as it arrives in JSON, before it has a storage type. */
+export type FieldValue = string | number | boolean;
+
+/**
+ * The one shape of a point, from the moment a body is parsed until it becomes a line: tags as
+ * strings, field values as they came, the timestamp given when the point was made (never
+ * changed later), and the id of the event it carries (points of the 1.1 API have none). The
+ * spool keeps it as it is (spool/spool-record.ts) and the line protocol writer takes it as it
+ * is (influx/line-protocol.ts); each of those declares only the part of this shape it reads.
+ */
+export interface Point {
+  readonly measurement: string;
+  readonly tags: ReadonlyArray<readonly [string, string]>;
+  readonly fields: ReadonlyArray<readonly [string, FieldValue]>;
+  /** Nanoseconds since the Unix epoch. */
+  readonly time: bigint;
+  readonly eventId?: string;
+}
+
+/** A field with the storage type the schema decided for it (SchemaService.type). */
+export interface TypedField {
+  readonly key: string;
+  readonly type: FieldType;
+  readonly value: FieldValue;
+}
+
+/** A field whose value cannot be stored as the type the measurement holds for it. */
+export interface FieldTypeConflict {
+  readonly kind: 'type_conflict';
+  readonly measurement: string;
+  readonly field: string;
+  /** The type the refused value would have been stored as. */
+  readonly incoming: FieldType;
+  /** The type the measurement holds (in InfluxDB, or waiting in the spool). */
+  readonly stored: FieldType;
+}
