@@ -1,4 +1,4 @@
-// The arrows the architecture allows (README "Architecture"), held by `npm run deps`:
+// The arrows the architecture allows (docs/DEVELOPMENT.md, "Architecture"), held by `npm run deps`:
 // events/ -> store/ -> spool/ and influx/; nothing points back up, and nothing goes round.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

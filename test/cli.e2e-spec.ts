@@ -1,6 +1,6 @@
 /**
  * The built `stats-service-token` (`node dist/cli/token.js`, as npm's bin runs it): every
- * command's exit status, stdout and stderr, tokens checked against the README's token test vectors, and
+ * command's exit status, stdout and stderr, tokens checked against the token test vectors of docs/TOKENS.md, and
  * a user made with add-user posting to the real service. Needs `npm run build` first.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { DEMO_SECRET, DEMO_TOKEN, get, post, REPO, startService } from './suppor
 
 const BIN = join(REPO, 'dist', 'cli', 'token.js');
 
-// From the README, "Tokens" (test vectors).
+// From docs/TOKENS.md, "Test vectors".
 const DEMO_ID = 'user_00ca4f6190b84f25827239233c4bcbaa';
 const EXAMPLE_SECRET = '0123456789abcdef'.repeat(8);
 const EXAMPLE_KEY_HEX =

@@ -1,5 +1,5 @@
 /**
- * The users allowed to post (README "Tokens"): from `access.json`, or one user from the environment.
+ * The users allowed to post (docs/TOKENS.md, "access.json"): from `access.json`, or one user from the environment.
  * Every problem stops start-up with a ConfigError that says where, never a token or a secret.
  */
 import { readFileSync } from 'node:fs';

@@ -11,7 +11,7 @@ import { Public } from './public.decorator';
 import { makeToken } from './token-codec';
 import { TokenGuard } from './token.guard';
 
-// From the README, "Tokens" (test vectors).
+// From docs/TOKENS.md, "Test vectors".
 const DEMO_SECRET =
   'b710164f16543eacc1a81fc889667b52403c8a300dd8c50c69f55d3e0061b22ba7e9789b61a2fd932def15c74d6fcf387ce3270c6b96579a4dcfb4a7a722354e';
 const DEMO_TOKEN =

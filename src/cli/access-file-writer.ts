@@ -1,5 +1,5 @@
 /**
- * Changes to an `access.json` (README "Tokens") made so that the service never reads half a file:
+ * Changes to an `access.json` (docs/TOKENS.md, "access.json") made so that the service never reads half a file:
  * the new content goes to a temporary file in the same directory, is flushed to disk, and
  * replaces the old file by rename, which is atomic on one file system.
  */

@@ -1,6 +1,6 @@
 /**
  * The commands of `stats-service-token`: secrets, tokens and users of `access.json`
- * (README "Tokens"), made with the service's own token codec so that the service, and the
+ * (docs/TOKENS.md), made with the service's own token codec so that the service, and the
  * original Python library, accept them. No secret or token ever goes into an error message.
  */
 import { randomBytes } from 'node:crypto';

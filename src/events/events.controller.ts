@@ -33,7 +33,7 @@ function status(res: Response, outcome: Outcome): void {
 @ApiTokenAuth()
 @Controller('log')
 // POST bodies are read by the global JsonBodyGuard, after the TokenGuard: no token, no
-// body read (README "Tokens"). A rate-limited request is counted here once its body is read.
+// body read (docs/DEVELOPMENT.md, "Architecture"). A rate-limited request is counted here once its body is read.
 @UseFilters(RateLimitedEventsFilter)
 export class EventsController {
   constructor(private readonly events: EventsService) {}

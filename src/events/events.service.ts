@@ -44,7 +44,7 @@ export class EventsService {
     });
   }
 
-  /** Generation 1.1: an array of points, all valid or none stored (README "The API"). */
+  /** Generation 1.1: an array of points, all valid or none stored (docs/API.md, "Points"). */
   logPoints(body: unknown[]): Promise<{ outcome: Outcome }> {
     return this.counted(body.length, async () => {
       // The original answered "OK" to an empty array; there is nothing to store.
@@ -142,7 +142,7 @@ export class EventsService {
   }
 
   /**
-   * The event with that id as one flat object (README "The API"), with where it is: still in the
+   * The event with that id as one flat object (docs/API.md, "Reading an event back"), with where it is: still in the
    * spool (`queued`) or in InfluxDB (`stored`).
    */
   async findEvent(rawId: string): Promise<{ event: Record<string, unknown>; status: EventStatus }> {
@@ -150,7 +150,7 @@ export class EventsService {
     const notFound = () => new NotFoundException(`no event with id ${JSON.stringify(quote(id))}`);
     if (!EVENT_ID.test(id)) throw notFound();
     if (this.spool.pendingRecords > 0) {
-      // Server ids are lower-case; `entry_` ids match in any case (README "The API").
+      // Server ids are lower-case; `entry_` ids match in any case (docs/API.md, "Reading an event back").
       const lower = /^entry_/i.test(id) ? id.toLowerCase() : id;
       const queued =
         (await this.spool.find(id)) ?? (lower === id ? undefined : await this.spool.find(lower));

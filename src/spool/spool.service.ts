@@ -237,7 +237,7 @@ export class SpoolService implements OnModuleInit, OnApplicationShutdown {
    * Keeps a point InfluxDB will never take (a type conflict found only at replay) in
    * `dead-letter.jsonl` beside the spool, for ops to look at and send again: acknowledged means
    * not lost. One JSON object per line, `tags` and `fields` as objects, so that a line is a
-   * point of the 1.1 API once `reason`, `time` and `event_id` are dropped (README). A point
+   * point of the 1.1 API once `reason`, `time` and `event_id` are dropped (docs/OPERATIONS.md, "Dead letters"). A point
    * already in the file (a replay tried again after a failure) is not written again. Resolves
    * to whether it was written.
    */

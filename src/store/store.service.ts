@@ -144,7 +144,7 @@ export class StoreService {
    * again: a real conflict is refused, a stale schema (say, a field another writer made an
    * integer) gets one more write with the right types, at the same timestamps. InfluxDB 1.x
    * keeps the valid points of a refused write, so a refused array is deleted again: an array is
-   * all or nothing (README "The API"). Other failures are thrown as they come.
+   * all or nothing (docs/API.md, "Points"). Other failures are thrown as they come.
    */
   private async write(
     points: readonly Point[],
