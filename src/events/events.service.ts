@@ -15,10 +15,14 @@ import { Refusal } from './refusal';
 import { quote } from './quote';
 import { answerOf } from './store-answer';
 
-/** The answer to a batch of events: ids aligned with the input, null where rejected. */
+/**
+ * The answer to a batch of events: ids aligned with the input, null where rejected. An event
+ * that could not be kept just then (the spool full) carries `status` 503 and `retryAfter`, so
+ * that a client sends it again instead of giving it up.
+ */
 export interface BatchResult {
   event_ids: Array<string | null>;
-  rejected: Array<{ index: number; reason: string }>;
+  rejected: Array<{ index: number; reason: string; status?: number; retryAfter?: number }>;
 }
 
 /** Whether a read-back event is in InfluxDB or still waiting in the spool. */
@@ -92,7 +96,13 @@ export class EventsService {
     if (body.length === 0) throw new Refusal('', 'the array holds no events');
     const result: BatchResult = { event_ids: body.map(() => null), rejected: [] };
     const reject = (index: number, error: unknown) =>
-      result.rejected.push({ index, reason: reasonOf(error) });
+      result.rejected.push({
+        index,
+        reason: reasonOf(error),
+        ...(error instanceof RetryLaterException
+          ? { status: error.getStatus(), retryAfter: error.retryAfterSeconds }
+          : {}),
+      });
 
     const accepted: Array<{ index: number; point: Point }> = [];
     for (const [index, element] of body.entries()) {

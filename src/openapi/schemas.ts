@@ -117,6 +117,11 @@ const REJECTED: Schema = {
     properties: {
       index: { type: 'integer', minimum: 0 },
       reason: { type: 'string' },
+      status: {
+        type: 'integer',
+        description: 'Only for an event not kept just then (503: the spool full): send it again.',
+      },
+      retryAfter: { type: 'integer', description: 'With `status`: seconds to wait first.' },
     },
   },
 };
