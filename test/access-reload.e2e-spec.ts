@@ -3,10 +3,13 @@
  * on the built service (`node dist/main.js`, as the image runs it), its file changed with the
  * shipped CLI: a token added works and a revoked or rotated one is refused within 5 s, with no
  * restart; a broken file keeps the tokens in force and logs one error naming the file and the
- * entry, never a secret; SIGHUP re-reads the file and does not stop the service.
+ * entry, never a secret; SIGHUP re-reads the file and does not stop the service, unless the
+ * terminal the service runs on went away (SIGHUP's first meaning), which stops it as before.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { makeToken } from '../src/auth/token-codec';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dropDatabase, freePort, uniqueDatabase } from './support/influxd';
@@ -186,5 +189,95 @@ describe('access.json re-read while running', () => {
     );
     expect(child.exitCode).toBeNull();
     expect(await post(DEMO_TOKEN)).toBe(200);
+  });
+});
+
+describe('SIGHUP on a terminal (the service run under `script`, as in a shell)', () => {
+  let dir: string;
+  let port: number;
+  let database: string;
+  let script: ReturnType<typeof spawn>;
+  let output = '';
+  let pid = 0;
+
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'access-tty-'));
+    const secret = randomBytes(64).toString('hex');
+    const file = join(dir, 'access.json');
+    writeFileSync(
+      file,
+      JSON.stringify([
+        {
+          id: 'user_tty',
+          username: 'tty',
+          tokens: [{ access_token: makeToken('tty', secret), access_secret: secret }],
+        },
+      ]),
+    );
+    port = await freePort();
+    database = uniqueDatabase('tty');
+    const main = join(REPO, 'dist', 'main.js');
+    script = spawn('script', ['-qfec', `"${process.execPath}" "${main}"`, '/dev/null'], {
+      cwd: REPO,
+      env: {
+        PATH: process.env.PATH ?? '',
+        TERM: 'dumb',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        INFLUX_URL: process.env.INFLUX_URL ?? '',
+        INFLUX_DATABASE: database,
+        ACCESS_JSON: file,
+        SPOOL_DIR: join(dir, 'spool'),
+        // Override: JSON log lines (they carry the pid) rather than the terminal's plain ones.
+        NODE_ENV: 'production',
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    script.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await eventually('the service answers /ping', async () =>
+      (await fetch(`http://127.0.0.1:${port}/ping`).catch(() => undefined))?.ok ? true : undefined,
+    );
+    pid = Number(/"pid":(\d+)/.exec(output)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+  });
+
+  afterAll(async () => {
+    if (script && script.exitCode === null && script.pid !== undefined) {
+      process.kill(-script.pid, 'SIGKILL');
+    }
+    if (pid > 0 && alive()) process.kill(pid, 'SIGKILL');
+    if (database) await dropDatabase(process.env.INFLUX_URL!, database);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('re-reads the file while the terminal is there, then stops when the terminal goes away', async () => {
+    process.kill(pid, 'SIGHUP');
+    await eventually(
+      'the SIGHUP re-read in the log',
+      () =>
+        Promise.resolve(output.includes('re-read on SIGHUP: 1 user(s), 1 token(s)') || undefined),
+      WITHIN_MS,
+    );
+    expect(alive()).toBe(true);
+    expect((await fetch(`http://127.0.0.1:${port}/ping`)).status).toBe(200);
+
+    // What a shell does when its window closes: the session ends, the terminal hangs up.
+    process.kill(-script.pid!, 'SIGTERM');
+
+    await eventually(
+      'the service stops',
+      () => Promise.resolve(alive() ? undefined : true),
+      15_000,
+    );
   });
 });

@@ -6,7 +6,8 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { closeSync, openSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { isatty } from 'node:tty';
 import { ConfigError } from '../env';
 import { MetricsService } from '../metrics/metrics.service';
 import { loadAccessFile, usersFromEnv, type AccessUser, type Scope } from './access-file';
@@ -45,6 +46,8 @@ export class AccessService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly logger = new Logger(AccessService.name);
   private tokens: TokenSet;
   private watching = false;
+  /** stdin, stdout and stderr that were a terminal at start-up. */
+  private terminals: number[] = [];
 
   constructor(
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
@@ -107,6 +110,7 @@ export class AccessService implements OnApplicationBootstrap, OnApplicationShutd
     }
     // Also without a file: a SIGHUP must not stop the service (Node's default for it).
     process.on('SIGHUP', this.onHangup);
+    this.terminals = [0, 1, 2].filter((fd) => isatty(fd));
     this.watching = true;
   }
 
@@ -128,7 +132,19 @@ export class AccessService implements OnApplicationBootstrap, OnApplicationShutd
     if (changed) this.reload('a change of the file');
   };
 
+  /**
+   * SIGHUP re-reads the file, unless it has its first meaning: the terminal the service ran on
+   * went away (its window closed, the ssh or `script` session around it ended). The service
+   * then has no controlling terminal any more, and stops as on SIGTERM instead of living on
+   * with nowhere to write its logs. Without a terminal at start (a container, a unit) every
+   * SIGHUP re-reads.
+   */
   private readonly onHangup = (): void => {
+    if (this.terminals.length > 0 && !hasControllingTerminal()) {
+      process.off('SIGHUP', this.onHangup);
+      process.kill(process.pid, 'SIGTERM');
+      return;
+    }
     this.reload('SIGHUP');
   };
 
@@ -148,6 +164,16 @@ export class AccessService implements OnApplicationBootstrap, OnApplicationShutd
 
   private describe(): string {
     return `${this.tokens.userCount} user(s), ${this.tokens.tokenCount} token(s)`;
+  }
+}
+
+/** Whether /dev/tty opens: it does not once the session has lost its terminal (ENXIO, EIO). */
+function hasControllingTerminal(): boolean {
+  try {
+    closeSync(openSync('/dev/tty', 'r'));
+    return true;
+  } catch {
+    return false;
   }
 }
 
