@@ -1,3 +1,4 @@
+import { ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,11 @@ import { malformedPath } from './http/malformed-path';
 import { ServingAdapter } from './http/serving-adapter';
 import { WriteAdmission } from './http/write-admission';
 import { setupOpenApi } from './api-docs/openapi-document';
+
+/** The signals that shut the service down: not SIGHUP, on which it re-reads access.json. */
+const SHUTDOWN_SIGNALS = Object.values(ShutdownSignal).filter(
+  (signal) => signal !== ShutdownSignal.SIGHUP,
+);
 
 /**
  * The application as main.ts serves it and the e2e tests drive it (both then call `serve`). Its
@@ -34,8 +40,9 @@ export async function createApp(): Promise<NestExpressApplication> {
   // Express would hash every answer for an ETag; no client revalidates these answers.
   app.set('etag', false);
   // Exit 0 after a clean shutdown instead of re-raising the signal (Kubernetes reads 143 as a
-  // failure in its events).
-  app.enableShutdownHooks([], { useProcessExit: true });
+  // failure in its events). Every signal Nest knows but SIGHUP, which re-reads access.json
+  // (AccessService).
+  app.enableShutdownHooks(SHUTDOWN_SIGNALS, { useProcessExit: true });
   // Before init: its routes must come before Nest's JSON 404 for unknown routes.
   setupOpenApi(app);
   return app;

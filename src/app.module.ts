@@ -21,7 +21,7 @@ import { MetricsModule } from './metrics/metrics.module';
     }),
     ConfigModule.forFeature(httpConfig),
     AuthModule,
-    // After AuthModule: its TokenGuard runs first, then every POST body is read (README "Tokens").
+    // After AuthModule: its TokenGuard runs first, then every POST body is read (docs/DEVELOPMENT.md, "Architecture").
     JsonBodyModule,
     EventsModule,
     HealthModule,

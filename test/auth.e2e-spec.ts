@@ -1,5 +1,5 @@
 /**
- * Token authentication end to end (README "The API", "Tokens"): every header form clients send, every way a
+ * Token authentication end to end (README "The API", docs/TOKENS.md): every header form clients send, every way a
  * token can be refused (401 + `WWW-Authenticate: Token` + JSON, nothing stored), the
  * STATS_ACCESS_TOKEN/STATS_ACCESS_SECRET user, and the routes that need no token.
  */

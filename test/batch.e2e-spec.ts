@@ -1,5 +1,5 @@
 /**
- * POST /log/events (README "The API", "How events and points are stored"): a batch of events, each accepted
+ * POST /log/events (docs/API.md, "Batches", "How events and points are stored"): a batch of events, each accepted
  * or rejected on its own, against the real application and a real InfluxDB; and group commit
  * under concurrency. What was stored is always read back from InfluxDB directly.
  */

@@ -1,9 +1,10 @@
 /**
- * The built `stats-service-token` (`node dist/cli/token.js`, as npm's bin runs it): every
- * command's exit status, stdout and stderr, tokens checked against the README's token test vectors, and
- * a user made with add-user posting to the real service. Needs `npm run build` first.
+ * The built `stats-service-token`, run as npx runs it (the package's bin, executed itself, after
+ * a rebuild): every command's exit status, stdout and stderr, tokens checked against the token
+ * test vectors of docs/TOKENS.md, and a user made with add-user posting to the real service.
+ * Needs `npm run build` first.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +13,12 @@ import { decodeToken, encodeToken, makeToken } from '../src/auth/token-codec';
 import { dropDatabase } from './support/influxd';
 import { DEMO_SECRET, DEMO_TOKEN, get, post, REPO, startService } from './support/service';
 
-const BIN = join(REPO, 'dist', 'cli', 'token.js');
+const PACKAGE = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+  bin: Record<string, string>;
+};
+const BIN = join(REPO, PACKAGE.bin['stats-service-token'] ?? 'missing');
 
-// From the README, "Tokens" (test vectors).
+// From docs/TOKENS.md, "Test vectors".
 const DEMO_ID = 'user_00ca4f6190b84f25827239233c4bcbaa';
 const EXAMPLE_SECRET = '0123456789abcdef'.repeat(8);
 const EXAMPLE_KEY_HEX =
@@ -26,10 +30,10 @@ interface Result {
   stderr: string;
 }
 
-/** Runs the built bin with only PATH from the environment. */
-function cli(args: string[], input = ''): Result {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: REPO,
+/** Runs the bin itself (its run bit and shebang, as npx does) with only PATH from the environment. */
+function cli(args: string[], input = '', cwd = REPO): Result {
+  const result = spawnSync(BIN, args, {
+    cwd,
     env: { PATH: process.env.PATH ?? '' },
     input,
     encoding: 'utf8',
@@ -62,12 +66,16 @@ describe('stats-service-token (built)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('is the bin of package.json, a node script', () => {
-    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
-      bin: Record<string, string>;
-    };
-    expect(pkg.bin).toEqual({ 'stats-service-token': 'dist/cli/token.js' });
+  it('is the bin of package.json: a node script committed with its run bit', () => {
+    expect(PACKAGE.bin).toEqual({ 'stats-service-token': 'bin/stats-service-token.js' });
     expect(readFileSync(BIN, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    // What a fresh clone gets: git keeps the mode, and no build rewrites this file.
+    const [mode] = execFileSync('git', ['ls-files', '--stage', 'bin/stats-service-token.js'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    }).split(' ');
+    expect(mode).toBe('100755');
+    expect(statSync(BIN).mode & 0o111).toBe(0o111);
   });
 
   describe('usage', () => {
@@ -87,10 +95,10 @@ describe('stats-service-token (built)', () => {
     );
 
     it('an unknown command exits 2 with the usage', () => {
-      const result = cli(['rotate']);
+      const result = cli(['rename']);
       expect(result.status).toBe(2);
       expect(result.stdout).toBe('');
-      expect(result.stderr).toMatch(/^stats-service-token: unknown command: rotate\n\nusage: /);
+      expect(result.stderr).toMatch(/^stats-service-token: unknown command: rename\n\nusage: /);
     });
 
     it('a secret in the wrong place is not echoed', () => {
@@ -148,7 +156,7 @@ describe('stats-service-token (built)', () => {
     it("accepts the demo pair of the repository's access.json", () => {
       expect(cli(['verify', '--file', 'access.json', DEMO_TOKEN])).toEqual({
         status: 0,
-        stdout: `valid: statsbob (${DEMO_ID}), expires never\n`,
+        stdout: `valid: statsbob (${DEMO_ID}), expires never, may read, write\n`,
         stderr: '',
       });
     });
@@ -247,6 +255,19 @@ describe('stats-service-token (built)', () => {
         stderr: `stats-service-token: ${file}: user alice already exists\n`,
       });
       expect(readFileSync(file, 'utf8')).toBe(before);
+    });
+
+    it('--file secrets/access.json, as docs/TOKENS.md says, makes the folder; git ignores it', () => {
+      const cwd = mkdtempSync(join(dir, 'fresh-'));
+      const added = cli(['add-user', 'billing-service', '--file', 'secrets/access.json'], '', cwd);
+      expect(added.status).toBe(0);
+      expect(loadAccessFile(join(cwd, 'secrets', 'access.json'))).toHaveLength(1);
+      expect(statSync(join(cwd, 'secrets')).mode & 0o777).toBe(0o700);
+      // In the repository, that place is ignored: real tokens are never committed by accident.
+      const ignored = spawnSync('git', ['check-ignore', '--quiet', 'secrets/access.json'], {
+        cwd: REPO,
+      });
+      expect(ignored.status).toBe(0);
     });
 
     it('--json prints username, id, access_token and access_secret', () => {

@@ -2,14 +2,24 @@
  * The client as callers get it: `npm run pack:client` builds stats-service-client-<version>.tgz,
  * which is installed offline into scratch projects (ESM and CommonJS JavaScript, and TypeScript
  * type-checked with the repo's tsc), each of which logs events to the real service and reads
- * one back. Installing it must bring no other package.
+ * one back. Installing it must bring no other package. The TypeScript snippets of the README,
+ * docs/ and the package's own README compile, as written, against the installed package.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { influxQuery } from './support/influxd';
+import { codeBlocks, documents, readDocument } from './support/markdown';
 import { DEMO_TOKEN, REPO, serviceFor } from './support/service';
 
 const CLIENT_PACKAGE = JSON.parse(
@@ -61,6 +71,31 @@ const TS_OPTIONS = {
   skipLibCheck: false,
   outDir: 'out',
 };
+
+/**
+ * What a caller's strict TypeScript project may turn on: the package's snippets must compile
+ * under the strictest settings there are, as ES modules (they await at the top level), with
+ * Node's types (a Node service has them; the snippets read process.env).
+ */
+const SNIPPET_OPTIONS = {
+  ...TS_OPTIONS,
+  types: ['node'],
+  exactOptionalPropertyTypes: true,
+  noImplicitOverride: true,
+  noEmit: true,
+};
+
+/** Every document whose ```ts blocks show the client: README.md, docs/*.md, the package README. */
+function clientSnippets(): Array<{ document: string; blocks: ReturnType<typeof codeBlocks> }> {
+  return [...documents(), 'src/client/README.md']
+    .map((document) => ({
+      document,
+      blocks: codeBlocks(readDocument(document)).filter(
+        (block) => block.lang === 'ts' || block.lang === 'typescript',
+      ),
+    }))
+    .filter(({ blocks }) => blocks.length > 0);
+}
 
 interface Outcome {
   ids: string[];
@@ -258,5 +293,35 @@ describe('the stats-service-client package', () => {
     expect(checked.stdout).toMatch(
       /wrong\.ts\(2,\d+\): error TS2322: Type 'number' is not assignable to type 'string'/,
     );
+  });
+
+  it('the TypeScript snippets of the documents compile as written, one program per document', () => {
+    const project = tsProject;
+    const typesDir = join(project, 'node_modules', '@types');
+    mkdirSync(typesDir, { recursive: true });
+    symlinkSync(join(REPO, 'node_modules', '@types', 'node'), join(typesDir, 'node'));
+    const snippets = clientSnippets();
+    // Not vacuous: the README and the package's README show the client.
+    expect(snippets.map(({ document }) => document)).toEqual(
+      expect.arrayContaining(['README.md', 'src/client/README.md']),
+    );
+    const files = snippets.map(({ document, blocks }) => {
+      const file = `snippets-${document.replace(/[^A-Za-z0-9]+/g, '-')}.mts`;
+      // The blocks in order, as a reader goes through them; each marked with where it is.
+      const program = blocks
+        .map((block) => `// ${document}, the block at line ${block.line}\n${block.code}`)
+        .join('\n');
+      writeFileSync(join(project, file), `${program}\n`);
+      return file;
+    });
+    writeFileSync(
+      join(project, 'tsconfig.snippets.json'),
+      JSON.stringify({ compilerOptions: SNIPPET_OPTIONS, files }),
+    );
+    const checked = spawnSync(TSC, ['-p', 'tsconfig.snippets.json'], {
+      cwd: project,
+      encoding: 'utf8',
+    });
+    expect({ status: checked.status, errors: checked.stdout }).toEqual({ status: 0, errors: '' });
   });
 });

@@ -46,14 +46,20 @@ function mount(entry: string): { source: string; target: string; readOnly: boole
   return { source: source!, target: target!, readOnly: mode === 'ro' };
 }
 
-/** host port → container port of a service's `ports`. */
+/** host port → container port of a service's `ports` (`[ip:]host:container`). */
 function published(svc: ComposeService): Map<number, number> {
   return new Map(
     (svc.ports ?? []).map((entry) => {
-      const [host, container] = entry.split(':').map(Number);
+      const [host, container] = entry.split(':').slice(-2).map(Number);
       return [host!, container!];
     }),
   );
+}
+
+/** The host address a `ports` entry binds: all of them without an `ip:` part. */
+function boundAddress(entry: string): string {
+  const parts = entry.split(':');
+  return parts.length === 3 ? parts[0]! : '0.0.0.0';
 }
 
 function urlOf(value: string | undefined): URL {
@@ -97,6 +103,9 @@ describe('config/compose.yaml', () => {
     const { port } = parseHttpConfig(env);
     expect(port).toBe(20080);
     expect(published(service)).toEqual(new Map([[port, port]]));
+    // It accepts the public demo token (NODE_ENV=development): this machine only.
+    expect(env.NODE_ENV).toBe('development');
+    expect((service.ports ?? []).map(boundAddress)).toEqual(['127.0.0.1']);
   });
 
   it('points the service at the InfluxDB of the stack, on the port it publishes, and its database', () => {

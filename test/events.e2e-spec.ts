@@ -1,5 +1,5 @@
 /**
- * POST /log/event with one event object (generation 1.0, README "The API", "How events and points are stored"), against the real
+ * POST /log/event with one event object (generation 1.0, docs/API.md, "Events", "How events and points are stored"), against the real
  * application and a real InfluxDB. What was stored is always read back from InfluxDB directly.
  */
 import { gzipSync } from 'node:zlib';
@@ -509,7 +509,7 @@ describe('POST /log/event field types', () => {
   });
 
   // Regression: a stale type cache once refused this valid event; the service now re-reads the
-  // types and writes again once (README "How events and points are stored").
+  // types and writes again once (docs/API.md, "How events and points are stored").
   it('stores an integral number as integer in a field another writer created after the types were cached', async () => {
     await accepted(svc(), { event: 'cached', uid: 'u' });
     const external = `${BigInt(Date.now()) * 1_000_000n}`;

@@ -698,7 +698,48 @@ describe('Grafana provisioning (config/grafana)', () => {
       'stats_spool_drained_lines_total',
       'stats_spool_oldest_record_age_seconds',
       'stats_spool_records',
+      'stats_user_requests_total',
     ]);
+  });
+
+  it('opens the service dashboard on the spool size and the refusal rate, in one panel', () => {
+    const board = dashboard('service.json');
+    const overview = panel(board, 'Spool size and refusal rate');
+    expect(overview.gridPos).toMatchObject({ x: 0, y: 1 });
+    const exprs = (overview.targets ?? []).map((t) => t.expr ?? '');
+    expect(exprs).toEqual([
+      expect.stringMatching(/^sum\(stats_spool_bytes\{instance=~"\$instance"\}\)$/),
+      expect.stringMatching(
+        /^sum\(rate\(stats_http_requests_total\{.*status=~"4\.\.\|5\.\."\}\[5m\]\)\)$/,
+      ),
+    ]);
+    const byUser = target(board, 'Refusals by user').expr ?? '';
+    expect(metricNames(byUser)).toEqual(['stats_user_requests_total']);
+    expect(byUser).toContain('sum by (user, status)');
+  });
+
+  it('documents, in docs/OPERATIONS.md, every event name and key the events dashboard expects', () => {
+    const board = dashboard('events.json');
+    const section = readFileSync(join(REPO, 'docs', 'OPERATIONS.md'), 'utf8').split(
+      /^## Grafana$/m,
+    )[1]!;
+    const names = new Set<string>();
+    const keys = new Set<string>();
+    for (const q of queriesOf('events.json', board)) {
+      for (const match of q.text.matchAll(/"event" = '([^'$]+)'/g)) names.add(match[1]!);
+      // The keys read, not the names given to results (`AS "events"`).
+      const selected = (/^SELECT (.+?) FROM/.exec(q.text)?.[1] ?? '').replace(/ AS "\w+"/g, '');
+      for (const match of selected.matchAll(/"(\w+)"/g)) keys.add(match[1]!);
+    }
+    for (const variable of board.templating.list) {
+      if (variable.type === 'textbox') names.add(variableQuery(variable));
+    }
+    // Not vacuous: the login, purchase and restart panels name their events.
+    expect([...names].sort()).toEqual(
+      expect.arrayContaining(['purchase', 'server.start', 'user.login', 'user.login_failed']),
+    );
+    const missing = [...names, ...keys].filter((name) => !section.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
   });
 
   it('extracts metric names from PromQL as intended', () => {

@@ -1,5 +1,5 @@
 /**
- * InfluxDB outages (README "The API", "Configuration"; issue "never lose an acknowledged event"): when InfluxDB is
+ * InfluxDB outages (docs/OPERATIONS.md, "Delivery guarantee"; README "Configuration"; issue "never lose an acknowledged event"): when InfluxDB is
  * unreachable, stopped, or hangs, an accepted event goes to the durable spool and is answered
  * 202 with the body of a 200; the drainer stores it once InfluxDB is back, so every event
  * answered 200 or 202 ends up in InfluxDB. Reading an event that is neither in the spool nor

@@ -1,24 +1,32 @@
 /**
- * config/k8s/: every manifest parses, and the StatefulSet agrees with the service it runs: the
+ * config/k8s/: every manifest parses, `kubectl apply -f config/k8s/` would apply no placeholder
+ * and no Secret (the example Secret lives apart, config/k8s-secret.example.yaml, with the
+ * commands that make the real ones), and the StatefulSet agrees with the service it runs: the
  * probes hit /ping (liveness: on HEALTH_PORT) and /ready on the service's ports, the grace period outlasts the shutdown,
  * each replica's own spool volume is mounted at SPOOL_DIR and kept when the set scales in, the
  * Secret at ACCESS_JSON (as the Dockerfile and the ConfigMap set them, read with the service's
  * own config parsers), and the pod runs as the image's non-root user on a read-only root file
  * system; the Services, the PodDisruptionBudget and the HorizontalPodAutoscaler select and
- * target it. No cluster needed.
+ * target it; Prometheus finds it (pod annotations, or the ServiceMonitor of
+ * prometheus-operator/). The InfluxDB example (influxdb/) is what the ConfigMap's INFLUX_URL and
+ * INFLUX_DATABASE name. No cluster needed.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { loadAccessFile } from '../src/auth/access-file';
 import { parseAuthConfig } from '../src/auth/auth.config';
 import { parseHttpConfig } from '../src/http/http.config';
+import { parseInfluxConfig } from '../src/influx/influx.config';
 import { parseSpoolConfig } from '../src/spool/spool.config';
 import { dockerfileEnv, serviceVariables, startupErrors } from './support/deploy';
 import { DEMO_SECRET, REPO } from './support/service';
 
 const K8S = join(REPO, 'config', 'k8s');
+/** Applied on their own (`kubectl apply -f config/k8s/<folder>/`), not with the folder. */
+const EXAMPLES = ['influxdb/statefulset.yaml', 'prometheus-operator/servicemonitor.yaml'];
+const SECRET_EXAMPLE = join(REPO, 'config', 'k8s-secret.example.yaml');
 const APP_LABEL = { 'app.kubernetes.io/name': 'stats-service' };
 
 /** Just enough of the Kubernetes types for these checks; a missing key fails the test. */
@@ -61,14 +69,18 @@ interface PodSpec {
   volumes: Volume[];
 }
 
+/** The manifests `kubectl apply -f config/k8s/` applies: the folder's own files, not its subfolders. */
 function manifestFiles(): string[] {
-  return readdirSync(K8S)
-    .filter((file) => /\.ya?ml$/.test(file))
+  return readdirSync(K8S, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
+    .map((entry) => entry.name)
     .sort();
 }
 
+/** `file` relative to config/k8s/ (`influxdb/statefulset.yaml`), or absolute. */
 function load(file: string): Manifest[] {
-  return parseAllDocuments(readFileSync(join(K8S, file), 'utf8')).map((document) => {
+  const path = file.startsWith('/') ? file : join(K8S, file);
+  return parseAllDocuments(readFileSync(path, 'utf8')).map((document) => {
     if (document.errors.length > 0) throw new Error(`${file}: ${document.errors[0]!.message}`);
     return document.toJS() as Manifest;
   });
@@ -131,11 +143,10 @@ describe('config/k8s', () => {
       'configmap.yaml',
       'hpa.yaml',
       'pdb.yaml',
-      'secret.example.yaml',
       'service.yaml',
       'statefulset.yaml',
     ]);
-    for (const file of manifestFiles()) {
+    for (const file of [...manifestFiles(), ...EXAMPLES]) {
       for (const manifest of load(file)) {
         expect(manifest).toEqual(
           expect.objectContaining({
@@ -311,17 +322,99 @@ describe('config/k8s', () => {
     expect((container.env ?? []).filter((variable) => !known.has(variable.name))).toEqual([]);
   });
 
-  it('labels every real resource, so that `kubectl apply -l` picks them and skips the example', () => {
+  it('applies no placeholder and no Secret: `kubectl apply -f config/k8s/` is safe as it is', () => {
     for (const file of manifestFiles()) {
       for (const manifest of load(file)) {
-        if (file === 'secret.example.yaml') expect(manifest.metadata.labels).toBeUndefined();
-        else expect(manifest.metadata.labels).toMatchObject(APP_LABEL);
+        // What would reach the cluster (comments do not): no value left to fill in.
+        const values = JSON.stringify(manifest);
+        expect({ file, placeholder: /REPLACE|CHANGE_?ME|<[a-z-]+>/i.test(values) }).toEqual({
+          file,
+          placeholder: false,
+        });
+        expect({ file, kind: manifest.kind }).not.toEqual({ file, kind: 'Secret' });
+        expect(manifest.metadata.labels).toMatchObject(APP_LABEL);
       }
     }
   });
 
-  describe('the example Secret', () => {
-    const secrets = load('secret.example.yaml');
+  it('lets Prometheus find every replica: pod annotations, and a ServiceMonitor on the headless Service', () => {
+    const annotations = (spec.template.metadata as { annotations?: Record<string, string> })
+      .annotations;
+    const { port } = parseHttpConfig(env);
+    expect(annotations).toEqual({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(port),
+      'prometheus.io/path': '/metrics',
+    });
+    const monitor = only('prometheus-operator/servicemonitor.yaml', 'ServiceMonitor');
+    expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
+    const monitorSpec = monitor.spec as {
+      selector: { matchLabels: Record<string, string> };
+      endpoints: { port: string; path: string }[];
+    };
+    // Exactly one Service matches: two would scrape every replica twice.
+    const selected = services.filter((service) =>
+      Object.entries(monitorSpec.selector.matchLabels).every(
+        ([key, value]) => service.metadata.labels?.[key] === value,
+      ),
+    );
+    expect(selected.map((service) => service.metadata.name)).toEqual([spec.serviceName]);
+    const headless = serviceSpec(spec.serviceName) as unknown as {
+      ports: { name: string; targetPort: string }[];
+      publishNotReadyAddresses?: boolean;
+    };
+    expect(headless.publishNotReadyAddresses).toBe(true);
+    expect(monitorSpec.endpoints).toEqual([
+      expect.objectContaining({ port: headless.ports[0]!.name, path: '/metrics' }),
+    ]);
+    expect(headless.ports[0]!.targetPort).toBe('http');
+  });
+
+  describe('the InfluxDB example (influxdb/)', () => {
+    const influx = only('influxdb/statefulset.yaml', 'StatefulSet');
+    const influxService = only('influxdb/statefulset.yaml', 'Service');
+    const influxSpec = influx.spec as {
+      replicas: number;
+      serviceName: string;
+      selector: { matchLabels: Record<string, string> };
+      template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+      volumeClaimTemplates: { metadata: { name: string } }[];
+    };
+    const influxContainer = influxSpec.template.spec.containers[0]!;
+
+    it('is the InfluxDB the ConfigMap names: its Service, port and database', () => {
+      const { url, database } = parseInfluxConfig(env);
+      const target = new URL(url);
+      expect(target.hostname).toBe(influxService.metadata.name);
+      const ports = (influxService.spec as { ports: { port: number; targetPort: string }[] }).ports;
+      expect(ports.map((p) => p.port)).toContain(Number(target.port));
+      const dbEnv = (influxContainer.env ?? []) as unknown as { name: string; value?: string }[];
+      expect(dbEnv.find((variable) => variable.name === 'INFLUXDB_DB')?.value).toBe(database);
+      expect(influxSpec.serviceName).toBe(influxService.metadata.name);
+      expect((influxService.spec as { selector: Record<string, string> }).selector).toEqual(
+        influxSpec.selector.matchLabels,
+      );
+      expect(influxSpec.template.metadata.labels).toMatchObject(influxSpec.selector.matchLabels);
+    });
+
+    it('runs one replica of the InfluxDB 1.x that compose runs, its data on a claim of its own', () => {
+      expect(influxSpec.replicas).toBe(1);
+      const compose = parse(readFileSync(join(REPO, 'config', 'compose.yaml'), 'utf8')) as {
+        services: { influxdb: { image: string } };
+      };
+      expect(influxContainer.image).toBe(compose.services.influxdb.image);
+      expect(influxContainer.image).toMatch(/^influxdb:1\./);
+      expect(influxSpec.volumeClaimTemplates.map((claim) => claim.metadata.name)).toEqual(['data']);
+      expect(influxContainer.volumeMounts).toEqual([
+        expect.objectContaining({ name: 'data', mountPath: '/var/lib/influxdb' }),
+      ]);
+      expect(influxContainer.readinessProbe.httpGet.path).toBe('/ping');
+      expect(influxContainer.livenessProbe.httpGet.path).toBe('/ping');
+    });
+  });
+
+  describe('the example Secret (config/k8s-secret.example.yaml, outside config/k8s/)', () => {
+    const secrets = load(SECRET_EXAMPLE);
     const access = secrets.find((manifest) => manifest.metadata.name === 'stats-service-access');
     const accessJson = (access?.stringData as Record<string, string> | undefined)?.['access.json'];
     let dir: string;
@@ -336,9 +429,15 @@ describe('config/k8s', () => {
 
     it('holds access.json as stringData, with placeholders only', () => {
       expect(accessJson).toContain('REPLACE_ME');
-      expect(readFileSync(join(K8S, 'secret.example.yaml'), 'utf8')).not.toContain(
-        DEMO_SECRET.slice(0, 16),
+      expect(readFileSync(SECRET_EXAMPLE, 'utf8')).not.toContain(DEMO_SECRET.slice(0, 16));
+    });
+
+    it('says how to make the real Secret the StatefulSet mounts', () => {
+      const secretName = volume('access')?.secret?.secretName;
+      expect(readFileSync(SECRET_EXAMPLE, 'utf8')).toContain(
+        `kubectl create secret generic ${secretName} --from-file=access.json=secrets/access.json`,
       );
+      expect(access?.metadata.name).toBe(secretName);
     });
 
     it('is refused by the service as it is, naming the problem', () => {

@@ -1,7 +1,7 @@
 /**
  * Logs of the built service (`node dist/main.js`, LOG_LEVEL=info): one JSON line per request with
  * its id, status and response time; the X-Request-Id a caller sends is the id and is echoed; no
- * token, Authorization header, secret or event value ever reaches the output (README "Tokens"); and
+ * token, Authorization header, secret or event value ever reaches the output (docs/OPERATIONS.md, "Logs"); and
  * SIGTERM stops the process cleanly. Needs `npm run build` first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

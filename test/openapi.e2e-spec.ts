@@ -170,10 +170,19 @@ describe('/docs-json: the OpenAPI document', () => {
   });
 
   it.each(TOKEN_OPERATIONS)(
-    '$method $path: 401 with WWW-Authenticate, 429 with Retry-After',
+    '$method $path: 401 with WWW-Authenticate, 403 naming the scope, 429 with Retry-After',
     ({ path, method }) => {
       const unauthorized = documented(doc, path, method, 401);
+      const forbidden = documented(doc, path, method, 403);
       const tooMany = documented(doc, path, method, 429);
+
+      expect(forbidden.content?.[JSON_TYPE]?.schema).toEqual({
+        $ref: '#/components/schemas/HttpError',
+      });
+      expect(forbidden.content?.[JSON_TYPE]?.example).toMatchObject({
+        statusCode: 403,
+        scope: expect.stringMatching(/^(read|write)$/) as unknown,
+      });
 
       expect(unauthorized.headers?.['WWW-Authenticate']?.schema).toEqual({
         type: 'string',
@@ -195,7 +204,7 @@ describe('/docs-json: the OpenAPI document', () => {
       const responses = operation(doc, path, 'post').responses;
 
       expect(Object.keys(responses).sort()).toEqual(
-        ['200', '202', '400', '401', '413', '415', '429', '503'].sort(),
+        ['200', '202', '400', '401', '403', '413', '415', '429', '503'].sort(),
       );
       expect(responses['202']?.content?.[JSON_TYPE]?.schema).toEqual(
         responses['200']?.content?.[JSON_TYPE]?.schema,
@@ -273,7 +282,7 @@ describe('/docs-json: the OpenAPI document', () => {
     expect(op.responses['200']?.content?.[JSON_TYPE]?.schema).toEqual({
       $ref: '#/components/schemas/StoredEvent',
     });
-    expect(Object.keys(op.responses).sort()).toEqual(['200', '401', '404', '429', '503']);
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '401', '403', '404', '429', '503']);
     expect(op.responses['503']?.headers?.['Retry-After']).toBeDefined();
   });
 

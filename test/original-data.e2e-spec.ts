@@ -179,7 +179,7 @@ async function fieldTypes(
 }
 
 /**
- * What the dashboard queries of the README ("Dashboards") answer, keyed by the query: counts of
+ * What the dashboard queries of docs/MIGRATING.md ("Dashboards") answer, keyed by the query: counts of
  * events by name, by uid and by a key of the original's `tags` option, and the 1.1 points.
  */
 async function dashboardAnswers(svc: RunningService): Promise<Record<string, unknown>> {

@@ -1,5 +1,5 @@
 /**
- * POST /log/event with an array of points (generation 1.1, README "The API", "How events and points are stored"), against the real
+ * POST /log/event with an array of points (generation 1.1, docs/API.md, "Points", "How events and points are stored"), against the real
  * application and a real InfluxDB. What was stored is always read back from InfluxDB directly.
  */
 import { httpRequest, influxQuery, writeLines, type Epoch } from './support/influxd';
@@ -173,7 +173,7 @@ describe('POST /log/event with an array of points', () => {
   });
 
   // Regression: InfluxDB 1.x keeps the valid points of a refused write ("partial write"); the
-  // service now deletes them again, so a refused array stores nothing (README "The API").
+  // service now deletes them again, so a refused array stores nothing (docs/API.md, "Points").
   it('stores none of the array when another writer made a field conflict after the types were cached', async () => {
     await expect(
       post(`${svc().url}/log/event`, [{ measurement: 'pts_ext', fields: { seed: 1 } }]),

@@ -1,9 +1,11 @@
 /**
  * RATE_LIMIT_PER_SECOND end to end: a token bucket per user, applied after authentication. A
  * request that finds its bucket empty gets 429 with `Retry-After` and a JSON body naming the
- * variable, and nothing of it is stored (read back from InfluxDB).
+ * variable at once, before its body is read, and nothing of it is stored (read back from
+ * InfluxDB); the refusal is counted for its user.
  */
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,11 +48,13 @@ describe('RATE_LIMIT_PER_SECOND=2, RATE_LIMIT_BURST=2', () => {
     alice: { id: unique('user_alice'), username: 'alice', secrets: [secret(), secret()] },
     carol: { id: unique('user_carol'), username: 'carol', secrets: [secret()] },
     dave: { id: unique('user_dave'), username: 'dave', secrets: [secret()] },
+    erin: { id: unique('user_erin'), username: 'erin', secrets: [secret()] },
   };
   const tokens = {
     alice: users.alice.secrets.map((s) => makeToken('alice', s)),
     carol: makeToken('carol', users.carol.secrets[0]!),
     dave: makeToken('dave', users.dave.secrets[0]!),
+    erin: makeToken('erin', users.erin.secrets[0]!),
   };
 
   beforeAll(async () => {
@@ -65,6 +69,7 @@ describe('RATE_LIMIT_PER_SECOND=2, RATE_LIMIT_BURST=2', () => {
       { ...users.alice, secrets: undefined, tokens: listed(tokens.alice, users.alice.secrets) },
       { ...users.carol, secrets: undefined, tokens: listed([tokens.carol], users.carol.secrets) },
       { ...users.dave, secrets: undefined, tokens: listed([tokens.dave], users.dave.secrets) },
+      { ...users.erin, secrets: undefined, tokens: listed([tokens.erin], users.erin.secrets) },
     ];
     dir = await mkdtemp(join(tmpdir(), 'rate-limit-e2e-'));
     const accessJson = join(dir, 'access.json');
@@ -106,12 +111,46 @@ describe('RATE_LIMIT_PER_SECOND=2, RATE_LIMIT_BURST=2', () => {
     }
   });
 
-  it('counts the refused event in stats_events_total', async () => {
+  it('counts the refusal for its user in stats_user_requests_total', async () => {
     const metrics = await httpRequest('GET', `${svc.url}/metrics`);
 
     expect(metrics.body).toContain(
-      'stats_events_total{outcome="refused",reason="rate_limited"} 1\n',
+      'stats_user_requests_total{user="statsbob",method="POST",status="429"} 1\n',
     );
+    expect(metrics.body).toContain(
+      'stats_user_requests_total{user="statsbob",method="POST",status="200"} 2\n',
+    );
+    expect(metrics.body).not.toContain(DEMO_TOKEN.slice(0, 20));
+  });
+
+  it('answers 429 before the body is sent at all', async () => {
+    const erin = tokens.erin;
+    await exhaust(erin);
+    const { port } = new URL(svc.url);
+    // Headers announcing 64 KiB, and not one byte of body: only an answer that does not wait
+    // for the body can arrive.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(
+          'POST /log/event HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+            `Authorization: Token ${erin}\r\nContent-Type: application/json\r\n` +
+            'Content-Length: 65536\r\n\r\n',
+        );
+      });
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString();
+        if (received.includes('\r\n\r\n') && received.includes('}')) {
+          socket.destroy();
+          resolve(received);
+        }
+      });
+      socket.on('error', reject);
+      socket.setTimeout(10_000, () => reject(new Error(`no answer; got ${received}`)));
+    });
+
+    expect(answer).toMatch(/^HTTP\/1\.1 429 Too Many Requests\r\n/);
+    expect(answer).toMatch(/\r\nRetry-After: \d+\r\n/i);
   });
 
   /** Two requests at once: the user's burst. */

@@ -1,5 +1,5 @@
 /**
- * GET /log/event/{id} (README "The API"): one stored event back as a flat object with `"status":
+ * GET /log/event/{id} (docs/API.md, "Reading an event back"): one stored event back as a flat object with `"status":
  * "stored"` and `X-Event-Status: stored`, against the real application and a real InfluxDB.
  * (Events still in the spool, `queued`: spool.e2e-spec.ts.)
  */

@@ -1,5 +1,5 @@
 /**
- * Where GET /log/event/{id} looks (README "The API", "Where a read looks"), against the real
+ * Where GET /log/event/{id} looks (docs/API.md, "Where a read looks"), against the real
  * application and a real InfluxDB: server ids at their own moment, however old; UUIDv7 client
  * ids from their time on; ids without a time within EVENT_READ_WINDOW_HOURS only, unless 0.
  * The events are seeded as line protocol straight into InfluxDB, at the times each case needs.

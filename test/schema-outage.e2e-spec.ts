@@ -5,7 +5,7 @@
  * learned of the schema is kept in SPOOL_DIR/schema.json and the types of spooled points count
  * as stored. Only what no service could know (another writer creating the field with another
  * type during the outage) is dead-lettered: once, counted once, and it can be sent again with
- * the README's pipeline. The real InfluxDB is stopped and started (down()/up()); a TCP gate in
+ * the pipeline of docs/OPERATIONS.md, "Dead letters". The real InfluxDB is stopped and started (down()/up()); a TCP gate in
  * front of it lets the spec play the other writer before the service sees InfluxDB again.
  */
 import { execFile } from 'node:child_process';
@@ -207,8 +207,8 @@ describe('a field type conflict while InfluxDB is stopped', () => {
     ).resolves.toEqual([]);
   });
 
-  it('sends a dead letter again with the README pipeline, its conflicting field renamed', async () => {
-    // The README's pipeline, word for word but for the rename a user chooses.
+  it('sends a dead letter again with the pipeline of docs/OPERATIONS.md, its conflicting field renamed', async () => {
+    // The pipeline of docs/OPERATIONS.md ("Dead letters"), word for word but for the rename a user chooses.
     const pipeline = [
       `jq -c --arg f "$FIELD" 'del(.reason, .time, .event_id) | .fields[$f + "_text"] = .fields[$f] | del(.fields[$f])' "$SPOOL_DIR/dead-letter.jsonl"`,
       `jq -s .`,

@@ -1,6 +1,6 @@
 /**
- * No token, secret or signature in the output of the built service at any LOG_LEVEL (README
- * "Tokens"): `node dist/main.js` at debug and at trace gets the token in the Authorization header, in
+ * No token, secret or signature in the output of the built service at any LOG_LEVEL (docs/OPERATIONS.md,
+ * "Logs"): `node dist/main.js` at debug and at trace gets the token in the Authorization header, in
  * `?token=`, in the body, in a malformed header and as a bad token, and its whole stdout and
  * stderr are searched for the token, the access secret and the token's signature part. Needs
  * `npm run build` first.

@@ -740,7 +740,7 @@ describe('checks while InfluxDB is out of reach', () => {
     await rm(spoolDir, { recursive: true, force: true });
   });
 
-  // Regression: README "The API", `entry_` ids match whatever their case, in the spool too.
+  // Regression: docs/API.md, "Reading an event back": `entry_` ids match whatever their case, in the spool too.
   it('finds a queued event read with its entry_ id in upper case', async () => {
     await gate.set('refuse');
     try {
@@ -754,7 +754,7 @@ describe('checks while InfluxDB is out of reach', () => {
     }
   });
 
-  // Regression: README "The API", an array whose elements give one field two types is refused with
+  // Regression: docs/API.md, "Points": an array whose elements give one field two types is refused with
   // 400 naming the index even when the measurement's types cannot be read (it was once spooled
   // and half stored).
   it('refuses a points array that conflicts with itself while InfluxDB is out of reach', async () => {

@@ -1,6 +1,6 @@
 /**
  * Start-up of the built service (`node dist/main.js`, as the Dockerfile runs it) with a
- * controlled environment (README "Tokens", "Configuration"): every bad variable or access file stops it with one
+ * controlled environment (docs/TOKENS.md, "access.json"; README "Configuration"): every bad variable or access file stops it with one
  * stderr line that names the variable or file and never a secret; the public demo secret is
  * refused in production; a good configuration serves /ping. Needs `npm run build` first.
  */

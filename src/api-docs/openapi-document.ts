@@ -36,7 +36,7 @@ const TOKEN_DESCRIPTION = [
   '`Bearer <t>`, `Token<t>` and a bare `<t>` are accepted too. The signing key is HKDF-SHA512',
   "of the UTF-8 text of the user's `access_secret`, with an empty salt and the info",
   "`services.mozilla.com/tokenlib/v1/signing`, 64 bytes long; the payload's `identity` names",
-  'the user, and `expires` below 1e9 never expires (above 5). See the README for test vectors.',
+  'the user, and `expires` below 1e9 never expires (above 5). See docs/TOKENS.md for test vectors.',
 ].join(' ');
 
 /** The DTO classes the body schemas are derived from (the classes they refer to come along). */

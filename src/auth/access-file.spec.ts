@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../env';
-import { loadAccessFile, usersFromEnv } from './access-file';
+import { loadAccessFile, parseAccessFile, scopesOf, usersFromEnv } from './access-file';
 import { makeToken } from './token-codec';
 
-// From the README, "Tokens" (test vectors).
+// From docs/TOKENS.md, "Test vectors".
 const DEMO_SECRET =
   'b710164f16543eacc1a81fc889667b52403c8a300dd8c50c69f55d3e0061b22ba7e9789b61a2fd932def15c74d6fcf387ce3270c6b96579a4dcfb4a7a722354e';
 const DEMO_TOKEN =
@@ -243,6 +243,83 @@ describe(loadAccessFile.name, () => {
   ])('refuses %s, naming the file and the place', (_case, users, problem) => {
     const path = accessJson(users);
     expect(safeMessage(() => loadAccessFile(path))).toBe(`${path}: ${problem}`);
+  });
+});
+
+describe('scopes', () => {
+  const withScopes = (userScopes: unknown, tokenScopes?: unknown) =>
+    accessJson([
+      demoUser({
+        ...(userScopes === undefined ? {} : { scopes: userScopes }),
+        tokens: [
+          {
+            access_token: DEMO_TOKEN,
+            access_secret: DEMO_SECRET,
+            ...(tokenScopes === undefined ? {} : { scopes: tokenScopes }),
+          },
+        ],
+      }),
+    ]);
+
+  it('reads scopes on a user and on a token', () => {
+    const [user] = loadAccessFile(withScopes(['read', 'write'], ['write']));
+    expect(user).toMatchObject({
+      scopes: ['read', 'write'],
+      tokens: [{ accessToken: DEMO_TOKEN, scopes: ['write'] }],
+    });
+  });
+
+  it.each([
+    ['neither', undefined, undefined, ['read', 'write']],
+    ['the user only', ['write'], undefined, ['write']],
+    ['the token only', undefined, ['read'], ['read']],
+    ['both: the token narrows', ['read', 'write'], ['read'], ['read']],
+  ])(
+    "gives a token its own scopes, else its user's, else both: %s",
+    (_case, user, token, expected) => {
+      const [owner] = loadAccessFile(withScopes(user, token));
+      expect(scopesOf(owner!, owner!.tokens[0]!)).toEqual(expected);
+    },
+  );
+
+  it.each([
+    ['an empty list', [], '[0].scopes must be a non-empty array of "read" and "write"'],
+    ['a string', 'write', '[0].scopes must be a non-empty array of "read" and "write"'],
+    [
+      'an unknown scope',
+      ['write', 'admin'],
+      '[0].scopes must be a non-empty array of "read" and "write"; "admin" is not one',
+    ],
+    [
+      'a scope that is not a word (not echoed)',
+      ['write', DEMO_SECRET],
+      '[0].scopes must be a non-empty array of "read" and "write"',
+    ],
+    ['a repeated scope', ['read', 'read'], '[0].scopes lists a scope twice'],
+  ])('refuses %s on a user, naming the entry', (_case, scopes, problem) => {
+    const path = withScopes(scopes);
+    expect(safeMessage(() => loadAccessFile(path))).toBe(`${path}: ${problem}`);
+  });
+
+  it('refuses a bad scope on a token, naming the token entry', () => {
+    const path = withScopes(undefined, ['delete']);
+    expect(safeMessage(() => loadAccessFile(path))).toBe(
+      `${path}: [0].tokens[0].scopes must be a non-empty array of "read" and "write"; "delete" is not one`,
+    );
+  });
+
+  it('refuses a token that would do more than its user', () => {
+    const path = withScopes(['write'], ['read', 'write']);
+    expect(safeMessage(() => loadAccessFile(path))).toBe(
+      `${path}: [0].tokens[0].scopes grants "read", which [0].scopes does not`,
+    );
+  });
+});
+
+describe(parseAccessFile.name, () => {
+  it('checks a text as loadAccessFile checks a file, naming the path it is given', () => {
+    expect(parseAccessFile(JSON.stringify([demoUser()]), 'new.json')).toHaveLength(1);
+    expect(safeMessage(() => parseAccessFile('[]', 'new.json'))).toBe('new.json: lists no users');
   });
 });
 

@@ -1,6 +1,8 @@
 /**
- * The users allowed to post (README "Tokens"): from `access.json`, or one user from the environment.
- * Every problem stops start-up with a ConfigError that says where, never a token or a secret.
+ * The users allowed to post and read (docs/TOKENS.md, "access.json"): from `access.json`, or one
+ * user from the environment. Every problem is a ConfigError that says where (the file and the
+ * entry), never a token or a secret: at start-up it stops the service, on a reload the service
+ * keeps its last good set.
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../env';
@@ -12,21 +14,41 @@ import {
   signingKey,
 } from './token-codec';
 
+/** What a token may do: `write` is POST (events, points), `read` is GET /log/event/{id}. */
+export type Scope = 'read' | 'write';
+
+export const SCOPES: readonly Scope[] = ['read', 'write'];
+
 export interface AccessToken {
   readonly accessToken: string;
   readonly accessSecret: string;
+  /** The token's own `scopes`; absent: its user's. */
+  readonly scopes?: readonly Scope[];
 }
 
 export interface AccessUser {
   readonly id: string;
   readonly username: string;
   readonly name?: string;
+  /** The user's `scopes`; absent: both, as the original (which had no scopes). */
+  readonly scopes?: readonly Scope[];
   readonly tokens: readonly AccessToken[];
+}
+
+/** What a token may do: its own scopes, else its user's, else both. */
+export function scopesOf(user: AccessUser, token: AccessToken): readonly Scope[] {
+  return token.scopes ?? user.scopes ?? SCOPES;
 }
 
 export function loadAccessFile(path: string): AccessUser[] {
   const fail = (problem: string) => new ConfigError(`${path}: ${problem}`);
-  const document = parseJson(readText(path, fail), fail);
+  return parseAccessFile(readText(path, fail), path);
+}
+
+/** The users of an access file's text; `path` only names the file in errors. */
+export function parseAccessFile(text: string, path: string): AccessUser[] {
+  const fail = (problem: string) => new ConfigError(`${path}: ${problem}`);
+  const document = parseJson(text, fail);
   if (!Array.isArray(document)) throw fail('must be a JSON array of users');
   if (document.length === 0) throw fail('lists no users');
 
@@ -42,10 +64,12 @@ export function loadAccessFile(path: string): AccessUser[] {
       throw fail(`${at}.name must be a string`);
     }
     if (!Array.isArray(tokens)) throw fail(`${at}.tokens must be an array`);
+    const userScopes = scopesAt(entry, at, fail);
     return {
       id,
       username,
       ...(typeof name === 'string' ? { name } : {}),
+      ...(userScopes === undefined ? {} : { scopes: userScopes }),
       tokens: tokens.map((token: unknown, tokenIndex): AccessToken => {
         const tokenAt = `${at}.tokens[${tokenIndex}]`;
         if (!isObject(token)) throw fail(`${tokenAt} must be an object`);
@@ -62,7 +86,13 @@ export function loadAccessFile(path: string): AccessUser[] {
         if (first !== undefined)
           throw fail(`${tokenAt}.access_token repeats ${first}.access_token`);
         seen.set(key, tokenAt);
-        return { accessToken, accessSecret };
+        const tokenScopes = scopesAt(token, tokenAt, fail);
+        // A token narrows what its user may do; it never widens it.
+        const beyond = tokenScopes?.find((scope) => userScopes && !userScopes.includes(scope));
+        if (beyond !== undefined) {
+          throw fail(`${tokenAt}.scopes grants "${beyond}", which ${at}.scopes does not`);
+        }
+        return { accessToken, accessSecret, ...(tokenScopes ? { scopes: tokenScopes } : {}) };
       }),
     };
   });
@@ -87,6 +117,30 @@ export function usersFromEnv(token: string, secret: string): AccessUser[] {
 }
 
 type Fail = (problem: string) => ConfigError;
+
+/** An entry's optional `scopes`: a non-empty list of distinct "read" and "write". */
+function scopesAt(
+  object: Record<string, unknown>,
+  at: string,
+  fail: Fail,
+): readonly Scope[] | undefined {
+  const { scopes } = object;
+  if (scopes === undefined) return undefined;
+  const rule = `${at}.scopes must be a non-empty array of "read" and "write"`;
+  if (!Array.isArray(scopes) || scopes.length === 0) throw fail(rule);
+  for (const scope of scopes) {
+    // A scope is a word of our own, never a secret: it may be named.
+    if (!SCOPES.includes(scope as Scope)) {
+      throw fail(
+        typeof scope === 'string' && /^[a-z]{1,16}$/.test(scope)
+          ? `${rule}; "${scope}" is not one`
+          : rule,
+      );
+    }
+  }
+  if (new Set(scopes).size !== scopes.length) throw fail(`${at}.scopes lists a scope twice`);
+  return scopes as Scope[];
+}
 
 function readText(path: string, fail: Fail): string {
   try {

@@ -1,12 +1,14 @@
+import { Logger } from '@nestjs/common';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../env';
 import { AccessService } from './access.service';
 import type { AuthConfig } from './auth.config';
+import { MetricsService } from '../metrics/metrics.service';
 import * as codec from './token-codec';
 
-// From the README, "Tokens" (test vectors).
+// From docs/TOKENS.md, "Test vectors".
 const DEMO_SECRET =
   'b710164f16543eacc1a81fc889667b52403c8a300dd8c50c69f55d3e0061b22ba7e9789b61a2fd932def15c74d6fcf387ce3270c6b96579a4dcfb4a7a722354e';
 const DEMO_TOKEN =
@@ -16,6 +18,8 @@ const EXAMPLE_TOKEN =
   'eyJleHBpcmVzIjogMTAsICJzYWx0IjogImExYjJjMyIsICJpZGVudGl0eSI6ICJzdGF0c2JvYiJ9eEgkqiIDYAVIqo67lGh8dh7svzMWBOgtZSCe_LepYOJaoIgWrEIBMGY096xo8JRioAwVhcMiRs0Ek2tLcLqqng==';
 const USER_ID = 'user_00ca4f6190b84f25827239233c4bcbaa';
 const STATSBOB = { id: USER_ID, username: 'statsbob' };
+/** What a token without `scopes` of its own or of its user may do: both, as in the original. */
+const BOTH = new Set(['read', 'write']);
 const DEMO_REFUSAL =
   'the public demo access secret is configured (ACCESS_JSON or STATS_ACCESS_SECRET) and NODE_ENV is production; replace it';
 
@@ -109,6 +113,7 @@ describe(AccessService.name, () => {
       expect(service.authenticate(DEMO_TOKEN)).toEqual({
         ok: true,
         user: { id: 'statsbob', username: 'statsbob' },
+        scopes: BOTH,
       });
     });
 
@@ -138,14 +143,18 @@ describe(AccessService.name, () => {
 
     it('starts in production with other secrets', () => {
       const service = serviceFor([{ tokens: [[EXAMPLE_TOKEN, EXAMPLE_SECRET]] }], true);
-      expect(service.authenticate(EXAMPLE_TOKEN)).toEqual({ ok: true, user: STATSBOB });
+      expect(service.authenticate(EXAMPLE_TOKEN)).toEqual({
+        ok: true,
+        user: STATSBOB,
+        scopes: BOTH,
+      });
     });
   });
 
   describe('authenticate', () => {
     it('accepts the demo token for its user', () => {
       const service = serviceFor([{ tokens: [[DEMO_TOKEN, DEMO_SECRET]] }]);
-      expect(service.authenticate(DEMO_TOKEN)).toEqual({ ok: true, user: STATSBOB });
+      expect(service.authenticate(DEMO_TOKEN)).toEqual({ ok: true, user: STATSBOB, scopes: BOTH });
     });
 
     it('accepts a listed token sent without its padding', () => {
@@ -153,13 +162,14 @@ describe(AccessService.name, () => {
       expect(service.authenticate(DEMO_TOKEN.replace(/=+$/, ''))).toEqual({
         ok: true,
         user: STATSBOB,
+        scopes: BOTH,
       });
     });
 
     it('accepts a token whose identity is the user id', () => {
       const token = codec.makeToken(USER_ID, EXAMPLE_SECRET);
       const service = serviceFor([{ tokens: [[token, EXAMPLE_SECRET]] }]);
-      expect(service.authenticate(token)).toEqual({ ok: true, user: STATSBOB });
+      expect(service.authenticate(token)).toEqual({ ok: true, user: STATSBOB, scopes: BOTH });
     });
 
     it('tells the users of several tokens apart', () => {
@@ -171,8 +181,9 @@ describe(AccessService.name, () => {
       expect(service.authenticate(alice)).toEqual({
         ok: true,
         user: { id: 'user_alice', username: 'alice' },
+        scopes: BOTH,
       });
-      expect(service.authenticate(DEMO_TOKEN)).toEqual({ ok: true, user: STATSBOB });
+      expect(service.authenticate(DEMO_TOKEN)).toEqual({ ok: true, user: STATSBOB, scopes: BOTH });
     });
 
     it.each([
@@ -226,7 +237,7 @@ describe(AccessService.name, () => {
         EXAMPLE_SECRET,
       );
       const service = serviceFor([{ tokens: [[token, EXAMPLE_SECRET]] }]);
-      expect(service.authenticate(token)).toEqual({ ok: true, user: STATSBOB });
+      expect(service.authenticate(token)).toEqual({ ok: true, user: STATSBOB, scopes: BOTH });
     });
 
     it('refuses a token past its Unix time expiry', () => {
@@ -238,7 +249,7 @@ describe(AccessService.name, () => {
     it('accepts a token before its Unix time expiry', () => {
       const token = codec.makeToken('statsbob', EXAMPLE_SECRET, { expiresAt: NOW + 60 });
       const service = serviceFor([{ tokens: [[token, EXAMPLE_SECRET]] }]);
-      expect(service.authenticate(token)).toEqual({ ok: true, user: STATSBOB });
+      expect(service.authenticate(token)).toEqual({ ok: true, user: STATSBOB, scopes: BOTH });
     });
   });
 
@@ -247,7 +258,11 @@ describe(AccessService.name, () => {
       const service = serviceFor([{ tokens: [[DEMO_TOKEN, DEMO_SECRET]] }]);
       const verify = jest.spyOn(codec, 'signatureMatches');
       for (let i = 0; i < 3; i += 1) {
-        expect(service.authenticate(DEMO_TOKEN)).toEqual({ ok: true, user: STATSBOB });
+        expect(service.authenticate(DEMO_TOKEN)).toEqual({
+          ok: true,
+          user: STATSBOB,
+          scopes: BOTH,
+        });
       }
       expect(verify).toHaveBeenCalledTimes(1);
     });
@@ -263,7 +278,7 @@ describe(AccessService.name, () => {
     it('still enforces a real expiry once the token is remembered', () => {
       const token = codec.makeToken('statsbob', EXAMPLE_SECRET, { expiresAt: NOW + 60 });
       const service = serviceFor([{ tokens: [[token, EXAMPLE_SECRET]] }]);
-      expect(service.authenticate(token)).toEqual({ ok: true, user: STATSBOB });
+      expect(service.authenticate(token)).toEqual({ ok: true, user: STATSBOB, scopes: BOTH });
       jest.setSystemTime((NOW + 60) * 1000);
       expect(service.authenticate(token)).toEqual({ ok: false, reason: 'token expired' });
     });
@@ -284,8 +299,134 @@ describe(AccessService.name, () => {
       expect(verify).toHaveBeenCalledTimes(0);
 
       service.authenticate(others[others.length - 1] ?? '');
-      expect(service.authenticate(first)).toEqual({ ok: true, user: STATSBOB });
+      expect(service.authenticate(first)).toEqual({ ok: true, user: STATSBOB, scopes: BOTH });
       expect(verify).toHaveBeenCalledTimes(2);
+    });
+  });
+
+  describe('scopes', () => {
+    it("answers a token's own scopes, or its user's", () => {
+      const path = join(dir, 'access.json');
+      const writer = codec.makeToken('statsbob', EXAMPLE_SECRET);
+      const reader = codec.makeToken(USER_ID, EXAMPLE_SECRET);
+      writeFileSync(
+        path,
+        JSON.stringify([
+          {
+            ...STATSBOB,
+            scopes: ['write', 'read'],
+            tokens: [
+              { access_token: writer, access_secret: EXAMPLE_SECRET, scopes: ['write'] },
+              { access_token: reader, access_secret: EXAMPLE_SECRET },
+            ],
+          },
+        ]),
+      );
+      const service = new AccessService(config({ accessJsonPath: path }));
+      expect(service.authenticate(writer)).toEqual({
+        ok: true,
+        user: STATSBOB,
+        scopes: new Set(['write']),
+      });
+      expect(service.authenticate(reader)).toEqual({ ok: true, user: STATSBOB, scopes: BOTH });
+    });
+  });
+
+  describe('reload', () => {
+    const NEW_TOKEN = codec.makeToken('statsbob', EXAMPLE_SECRET);
+
+    /** The service over a file it re-reads, with the lines it logs and what it counts. */
+    function reloading(users: Listed[], production = false) {
+      const path = accessJson(users);
+      const metrics = new MetricsService();
+      const service = new AccessService(config({ accessJsonPath: path, production }), metrics);
+      const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      const logs = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+      const reloads = async () => (await metrics.render()).body;
+      return { path, service, errors, logs, reloads };
+    }
+
+    it('puts a new token in force and refuses a removed one at once', async () => {
+      const { service, logs, reloads, path } = reloading([{ tokens: [[DEMO_TOKEN, DEMO_SECRET]] }]);
+      expect(service.authenticate(DEMO_TOKEN).ok).toBe(true);
+      accessJson([{ tokens: [[NEW_TOKEN, EXAMPLE_SECRET]] }]);
+
+      expect(service.reload('SIGHUP')).toBe(true);
+
+      expect(service.authenticate(NEW_TOKEN)).toEqual({ ok: true, user: STATSBOB, scopes: BOTH });
+      // Remembered as verified before: the cache goes with the old set.
+      expect(service.authenticate(DEMO_TOKEN)).toEqual({ ok: false, reason: 'unknown token' });
+      expect(logs).toHaveBeenCalledWith(`${path} re-read on SIGHUP: 1 user(s), 1 token(s)`);
+      expect(await reloads()).toContain('stats_access_reloads_total{outcome="loaded"} 1');
+    });
+
+    it('keeps the last good set when the new file is broken, logging the file and the entry', async () => {
+      const { service, errors, reloads, path } = reloading([
+        { tokens: [[DEMO_TOKEN, DEMO_SECRET]] },
+      ]);
+      writeFileSync(
+        path,
+        JSON.stringify([
+          { ...STATSBOB, tokens: [{ access_token: NEW_TOKEN, access_secret: 'not-hex' }] },
+        ]),
+      );
+
+      expect(service.reload('a change of the file')).toBe(false);
+
+      expect(service.authenticate(DEMO_TOKEN).ok).toBe(true);
+      expect(service.authenticate(NEW_TOKEN)).toEqual({ ok: false, reason: 'unknown token' });
+      expect(errors).toHaveBeenCalledTimes(1);
+      const line = String(errors.mock.calls[0]?.[0]);
+      expect(line).toBe(
+        `${path}: [0].tokens[0].access_secret must be 128 hexadecimal characters ` +
+          '(re-read on a change of the file); still using the previous 1 user(s), 1 token(s)',
+      );
+      for (const secret of [NEW_TOKEN, DEMO_TOKEN, DEMO_SECRET]) {
+        expect(line).not.toContain(secret.slice(0, 16));
+      }
+      expect(await reloads()).toContain('stats_access_reloads_total{outcome="failed"} 1');
+    });
+
+    it('keeps the last good set when the file is gone', () => {
+      const { service, errors, path } = reloading([{ tokens: [[DEMO_TOKEN, DEMO_SECRET]] }]);
+      rmSync(path);
+
+      expect(service.reload('SIGHUP')).toBe(false);
+
+      expect(service.authenticate(DEMO_TOKEN).ok).toBe(true);
+      expect(String(errors.mock.calls[0]?.[0])).toMatch(/: file not found \(re-read on SIGHUP\)/);
+    });
+
+    it('refuses a new file with the demo secret in production, as at start-up', () => {
+      const token = codec.makeToken('statsbob', EXAMPLE_SECRET);
+      const { service, errors } = reloading([{ tokens: [[token, EXAMPLE_SECRET]] }], true);
+      accessJson([{ tokens: [[DEMO_TOKEN, DEMO_SECRET]] }]);
+
+      expect(service.reload('SIGHUP')).toBe(false);
+
+      expect(service.authenticate(DEMO_TOKEN).ok).toBe(false);
+      expect(String(errors.mock.calls[0]?.[0])).toContain(DEMO_REFUSAL);
+    });
+
+    it('has no file to re-read for the environment user', () => {
+      const service = new AccessService(config({ envToken: DEMO_TOKEN, envSecret: DEMO_SECRET }));
+      expect(service.reload('SIGHUP')).toBe(false);
+      expect(service.authenticate(DEMO_TOKEN).ok).toBe(true);
+    });
+
+    it('listens for SIGHUP from bootstrap to shutdown', () => {
+      const { service } = reloading([{ tokens: [[DEMO_TOKEN, DEMO_SECRET]] }]);
+      const before = process.listenerCount('SIGHUP');
+      service.onApplicationBootstrap();
+      try {
+        expect(process.listenerCount('SIGHUP')).toBe(before + 1);
+        accessJson([{ tokens: [[NEW_TOKEN, EXAMPLE_SECRET]] }]);
+        process.listeners('SIGHUP').at(-1)?.('SIGHUP');
+        expect(service.authenticate(NEW_TOKEN).ok).toBe(true);
+      } finally {
+        service.onApplicationShutdown();
+      }
+      expect(process.listenerCount('SIGHUP')).toBe(before);
     });
   });
 });

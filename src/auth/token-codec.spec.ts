@@ -9,7 +9,7 @@ import {
   signingKey,
 } from './token-codec';
 
-// Every constant below is copied from the README's token test vectors, not computed by the code under test.
+// Every constant below is copied from the token test vectors of docs/TOKENS.md, not computed by the code under test.
 const DEMO_SECRET =
   'b710164f16543eacc1a81fc889667b52403c8a300dd8c50c69f55d3e0061b22ba7e9789b61a2fd932def15c74d6fcf387ce3270c6b96579a4dcfb4a7a722354e';
 const DEMO_TOKEN =

@@ -1,5 +1,5 @@
 /**
- * The token format of Mozilla's `tokenlib` as used by `apiaccesstoken` (README "Tokens"), so that
+ * The token format of Mozilla's `tokenlib` as used by `apiaccesstoken` (docs/TOKENS.md), so that
  * tokens issued by the original service keep working byte for byte.
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';

@@ -1,17 +1,21 @@
-import { HttpStatus, UnauthorizedException } from '@nestjs/common';
+import {
+  ForbiddenException,
+  HttpException,
+  HttpStatus,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RetryLaterException } from '../http/retry-later.exception';
 import { AccessService } from './access.service';
 import { parseAuthConfig, type AuthConfig } from './auth.config';
 import { Public } from './public.decorator';
 import { makeToken } from './token-codec';
 import { TokenGuard } from './token.guard';
 
-// From the README, "Tokens" (test vectors).
+// From docs/TOKENS.md, "Test vectors".
 const DEMO_SECRET =
   'b710164f16543eacc1a81fc889667b52403c8a300dd8c50c69f55d3e0061b22ba7e9789b61a2fd932def15c74d6fcf387ce3270c6b96579a4dcfb4a7a722354e';
 const DEMO_TOKEN =
@@ -29,6 +33,11 @@ const EXPIRED_TOKEN = makeToken('statsbob', EXAMPLE_SECRET, { expiresAt: 1e9 });
 const UNLISTED_TOKEN = makeToken('statsbob', DEMO_SECRET);
 /** statsbob's second token, by user id. */
 const SECOND_TOKEN = makeToken(USER_ID, EXAMPLE_SECRET);
+/** A user who may only write (scopes on the user), and a read-only token (scopes on the token). */
+const WRITER = { id: 'user_writer', username: 'writer' };
+const WRITER_TOKEN = makeToken('writer', EXAMPLE_SECRET);
+const READER = { id: 'user_reader', username: 'reader' };
+const READER_TOKEN = makeToken('reader', EXAMPLE_SECRET);
 
 class EventsController {
   post(): void {}
@@ -47,6 +56,7 @@ class MixedController {
 }
 
 interface FakeRequest {
+  method?: string;
   headers: Record<string, string | undefined>;
   body?: unknown;
   user?: unknown;
@@ -92,6 +102,15 @@ beforeAll(() => {
         username: 'alice',
         tokens: [{ access_token: REORDERED_TOKEN, access_secret: EXAMPLE_SECRET }],
       },
+      {
+        ...WRITER,
+        scopes: ['write'],
+        tokens: [{ access_token: WRITER_TOKEN, access_secret: EXAMPLE_SECRET }],
+      },
+      {
+        ...READER,
+        tokens: [{ access_token: READER_TOKEN, access_secret: EXAMPLE_SECRET, scopes: ['read'] }],
+      },
     ]),
   );
   access = new AccessService({ ...parseAuthConfig({}), accessJsonPath });
@@ -108,8 +127,10 @@ function attempt(
   handler: () => void = EventsController.prototype.post,
   using: TokenGuard = guard,
   body?: unknown,
+  method = 'POST',
 ) {
   const request: FakeRequest = {
+    method,
     headers: authorization === undefined ? {} : { authorization },
     body,
   };
@@ -209,42 +230,108 @@ describe(TokenGuard.name, () => {
     });
   });
 
+  describe('scopes', () => {
+    const as = (method: string, token: string, using: TokenGuard = guard) =>
+      attempt(
+        `Token ${token}`,
+        EventsController,
+        EventsController.prototype.post,
+        using,
+        undefined,
+        method,
+      );
+
+    function forbidden(run: () => unknown): ForbiddenException {
+      try {
+        run();
+      } catch (error) {
+        if (error instanceof ForbiddenException) return error;
+        throw error;
+      }
+      throw new Error('expected a ForbiddenException');
+    }
+
+    it.each([
+      ['POST', 'write'],
+      ['GET', 'read'],
+      ['HEAD', 'read'],
+    ])('lets a token without scopes %s (it needs "%s", and has both)', (method) => {
+      expect(as(method, DEMO_TOKEN).run()).toBe(true);
+    });
+
+    it('lets a write-only user POST, and refuses its GET with 403 naming the scope', () => {
+      expect(as('POST', WRITER_TOKEN).run()).toBe(true);
+
+      const { request, run } = as('GET', WRITER_TOKEN);
+      const error = forbidden(run);
+      expect(error.getResponse()).toEqual({
+        statusCode: 403,
+        error: 'Forbidden',
+        message:
+          'this token may not read events back: it needs the scope "read", and its scopes in the access file are "write"',
+        scope: 'read',
+      });
+      expect(request.user).toEqual(WRITER);
+    });
+
+    it('lets a read-only token GET and HEAD, and refuses its POST with 403 naming the scope', () => {
+      expect(as('GET', READER_TOKEN).run()).toBe(true);
+      expect(as('HEAD', READER_TOKEN).run()).toBe(true);
+
+      const error = forbidden(as('POST', READER_TOKEN).run);
+      expect(error.getStatus()).toBe(403);
+      expect(error.getResponse()).toMatchObject({
+        message:
+          'this token may not write events: it needs the scope "write", and its scopes in the access file are "read"',
+        scope: 'write',
+      });
+      expect(JSON.stringify(error.getResponse())).not.toContain(READER_TOKEN.slice(0, 20));
+    });
+
+    it('checks the scope before the rate limit: a 403 takes nothing of the bucket', () => {
+      const limitedGuard = guardWith({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' });
+      for (let i = 0; i < 3; i++) forbidden(as('POST', READER_TOKEN, limitedGuard).run);
+      expect(as('GET', READER_TOKEN, limitedGuard).run()).toBe(true);
+    });
+  });
+
   describe('rate limit (RATE_LIMIT_PER_SECOND)', () => {
     const post = (using: TokenGuard, authorization = `Token ${DEMO_TOKEN}`, body?: unknown) =>
       attempt(authorization, EventsController, EventsController.prototype.post, using, body);
 
     /** The exception a request that finds its bucket empty is refused with. */
-    function limited(run: () => unknown): RetryLaterException {
+    function limited(run: () => unknown): HttpException {
       try {
         run();
       } catch (error) {
-        if (error instanceof RetryLaterException) return error;
+        if (error instanceof HttpException && error.getStatus() === 429) return error;
         throw error;
       }
-      throw new Error('expected a RetryLaterException');
+      throw new Error('expected a 429');
     }
 
     it('is off by default', () => {
       for (let i = 0; i < 100; i++) expect(post(guard).run()).toBe(true);
     });
 
-    it('lets the burst through, then refuses with 429 and the seconds to wait', () => {
+    it('lets the burst through, then refuses with 429, Retry-After and the user known', () => {
       const limitedGuard = guardWith({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '2' });
       expect(post(limitedGuard).run()).toBe(true);
       expect(post(limitedGuard).run()).toBe(true);
 
-      const { request, run } = post(limitedGuard);
+      const { request, response, run } = post(limitedGuard);
       const error = limited(run);
 
       expect(error.getStatus()).toBe(HttpStatus.TOO_MANY_REQUESTS);
-      expect(error.retryAfterSeconds).toBe(1);
+      expect(response.headers.get('Retry-After')).toBe('1');
       expect(error.getResponse()).toEqual({
         statusCode: 429,
         error: 'Too Many Requests',
         message: 'too many requests for this token (RATE_LIMIT_PER_SECOND); nothing was stored',
         retryAfter: 1,
       });
-      expect(request.user).toBeUndefined();
+      // Known, so that the metrics count the refusal for its user.
+      expect(request.user).toEqual(STATSBOB);
     });
 
     it('shares one bucket between the tokens of a user', () => {
@@ -253,7 +340,6 @@ describe(TokenGuard.name, () => {
 
       expect(limited(post(limitedGuard, `Token ${SECOND_TOKEN}`).run).getStatus()).toBe(429);
     });
-
     it('refuses a bad token with 401 before looking at the bucket', () => {
       const limitedGuard = guardWith({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' });
       post(limitedGuard).run();
@@ -276,44 +362,19 @@ describe(TokenGuard.name, () => {
       }
     });
 
-    /** A POST whose body is still unread, as the guard sees it (the body reader runs after). */
-    function unread(headers: Record<string, string>) {
-      const request: FakeRequest & { method: string; refuseAfterBody?: RetryLaterException } = {
-        method: 'POST',
-        headers: { authorization: `Token ${DEMO_TOKEN}`, ...headers },
-        body: undefined,
-      };
-      const context = new ExecutionContextHost(
-        [request, new FakeResponse()],
-        EventsController,
-        EventsController.prototype.post,
-      );
-      return { request, context };
-    }
-
     it.each([
       ['a Content-Length', { 'content-length': '12' }],
       ['chunked encoding', { 'transfer-encoding': 'chunked' }],
-    ])(
-      'lets a refused POST with a body (%s) on to the body reader, marked with its 429',
-      (_case, headers) => {
-        const limitedGuard = guardWith({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' });
-        expect(limitedGuard.canActivate(unread(headers).context)).toBe(true);
-
-        const { request, context } = unread(headers);
-        expect(limitedGuard.canActivate(context)).toBe(true);
-
-        expect(request.refuseAfterBody?.getStatus()).toBe(HttpStatus.TOO_MANY_REQUESTS);
-        expect(request.refuseAfterBody?.retryAfterSeconds).toBe(1);
-        expect(request).not.toHaveProperty('user');
-      },
-    );
-
-    it('refuses a POST without a body at once', () => {
+    ])('refuses a POST with a body (%s) at once, before anything reads it', (_case, headers) => {
       const limitedGuard = guardWith({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1' });
-      limitedGuard.canActivate(unread({ 'content-length': '0' }).context);
+      post(limitedGuard).run();
+      const { request, response, run } = post(limitedGuard);
+      Object.assign(request.headers, headers);
 
-      expect(limited(() => limitedGuard.canActivate(unread({}).context)).getStatus()).toBe(429);
+      // Thrown synchronously: no promise, so no body reader had a turn.
+      expect(limited(run).getStatus()).toBe(429);
+      expect(request.body).toBeUndefined();
+      expect(response.headers.get('Retry-After')).toBe('1');
     });
   });
 });

@@ -1,6 +1,8 @@
 import {
   CanActivate,
   ExecutionContext,
+  ForbiddenException,
+  HttpException,
   HttpStatus,
   Inject,
   Injectable,
@@ -8,13 +10,14 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { RetryLaterException, type RefusedAfterBody } from '../http/retry-later.exception';
+import type { Scope } from './access-file';
 import { AccessService, type AuthenticatedUser } from './access.service';
 import { authConfig, type AuthConfig } from './auth.config';
 import { IS_PUBLIC } from './public.decorator';
 import { RateLimiter } from './rate-limiter';
 
-export interface AuthenticatedRequest extends Request, RefusedAfterBody {
+export interface AuthenticatedRequest extends Request {
+  /** Set once the token is verified, also when the request is then refused (403, 429). */
   user?: AuthenticatedUser;
 }
 
@@ -24,12 +27,16 @@ export interface AuthenticatedRequest extends Request, RefusedAfterBody {
  */
 const SCHEME = /^(?:token|bearer)\s*/i;
 
+/** What a request needs of its token: reading an event back, or writing (every other method). */
+export function scopeNeeded(method: string): Scope {
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+}
+
 /**
- * Global: every route needs a token unless it is marked @Public(). With RATE_LIMIT_PER_SECOND,
- * each user also has a token bucket; a request that finds it empty gets 429 and `Retry-After`.
- * The guard knows tokens, not bodies: a refused POST with a body is marked (RefusedAfterBody)
- * and refused by the body reader once the body is read, so that the events layer can count the
- * events it carried (RateLimitedEventsFilter).
+ * Global: every route needs a token unless it is marked @Public(). The token must be listed in
+ * the access file (401 otherwise) and carry the scope the request needs (403, naming it). With
+ * RATE_LIMIT_PER_SECOND each user also has a token bucket; a request that finds it empty gets
+ * 429 and `Retry-After` at once, its body unread. The guard knows tokens, not bodies.
  */
 @Injectable()
 export class TokenGuard implements CanActivate {
@@ -55,38 +62,47 @@ export class TokenGuard implements CanActivate {
 
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest>();
+    const response = http.getResponse<Response>();
     const header = request.headers.authorization?.trim();
     const result =
       header === undefined || header === ''
         ? { ok: false as const, reason: 'missing Authorization header' }
         : this.access.authenticate(header.replace(SCHEME, ''));
     if (!result.ok) {
-      http.getResponse<Response>().setHeader('WWW-Authenticate', 'Token');
+      response.setHeader('WWW-Authenticate', 'Token');
       throw new UnauthorizedException(result.reason);
     }
+    // Known from here on, so that a refusal below is counted for its user (the metrics).
+    request.user = result.user;
+
+    const scope = scopeNeeded(request.method);
+    if (!result.scopes.has(scope)) throw outOfScope(scope, result.scopes);
+
     const retryAfterSeconds = this.limiter?.take(result.user.id) ?? 0;
     if (retryAfterSeconds > 0) {
-      const limited = new RetryLaterException(
-        'too many requests for this token (RATE_LIMIT_PER_SECOND); nothing was stored',
-        retryAfterSeconds,
+      // Nest's exceptions carry no headers: set here, as WWW-Authenticate above.
+      response.setHeader('Retry-After', String(retryAfterSeconds));
+      throw new HttpException(
+        {
+          statusCode: HttpStatus.TOO_MANY_REQUESTS,
+          error: 'Too Many Requests',
+          message: 'too many requests for this token (RATE_LIMIT_PER_SECOND); nothing was stored',
+          retryAfter: retryAfterSeconds,
+        },
         HttpStatus.TOO_MANY_REQUESTS,
       );
-      if (request.method === 'POST' && hasBody(request)) {
-        request.refuseAfterBody = limited;
-        return true;
-      }
-      throw limited;
     }
-    request.user = result.user;
     return true;
   }
 }
 
-/** Whether a request has a body to read (as type-is's `hasBody` tells). */
-function hasBody(request: Request): boolean {
-  const length = request.headers['content-length'];
-  return (
-    request.headers['transfer-encoding'] !== undefined ||
-    (length !== undefined && Number(length) > 0)
-  );
+function outOfScope(scope: Scope, granted: ReadonlySet<Scope>): ForbiddenException {
+  const what = scope === 'read' ? 'read events back' : 'write events';
+  const list = [...granted].map((s) => `"${s}"`).join(', ');
+  return new ForbiddenException({
+    statusCode: HttpStatus.FORBIDDEN,
+    error: 'Forbidden',
+    message: `this token may not ${what}: it needs the scope "${scope}", and its scopes in the access file are ${list}`,
+    scope,
+  });
 }

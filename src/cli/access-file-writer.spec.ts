@@ -13,7 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAccessFile } from '../auth/access-file';
 import { makeToken } from '../auth/token-codec';
-import { appendUser, DuplicateUserError, writeFileAtomic } from './access-file-writer';
+import {
+  AccessChangeError,
+  addToken,
+  appendUser,
+  replaceTokens,
+  revokeToken,
+  writeFileAtomic,
+} from './access-file-writer';
 
 const SECRET = '0123456789abcdef'.repeat(8);
 
@@ -105,8 +112,66 @@ describe('access file writer', () => {
       const file = join(dir, 'access.json');
       appendUser(file, entry('alice'));
       const before = readFileSync(file, 'utf8');
-      expect(() => appendUser(file, duplicate)).toThrow(DuplicateUserError);
+      expect(() => appendUser(file, duplicate)).toThrow(AccessChangeError);
       expect(readFileSync(file, 'utf8')).toBe(before);
+    });
+  });
+
+  describe('changes to the tokens of a user', () => {
+    const token = (identity: string, secret = SECRET) => ({
+      access_token: makeToken(identity, secret),
+      access_secret: secret,
+    });
+
+    it('adds, replaces and revokes, keeping unknown keys of the entry', () => {
+      const file = join(dir, 'access.json');
+      appendUser(file, { ...entry('alice'), note: 'kept' } as ReturnType<typeof entry>);
+      const second = token('alice');
+      addToken(file, 'user_alice', second);
+      expect(loadAccessFile(file)[0]!.tokens).toHaveLength(2);
+
+      const user = revokeToken(file, second.access_token.replace(/=+$/, ''));
+      expect(user.username).toBe('alice');
+      expect(loadAccessFile(file)[0]!.tokens).toHaveLength(1);
+
+      const third = token('alice');
+      expect(replaceTokens(file, 'alice', third)).toBe(1);
+      expect(loadAccessFile(file)[0]!.tokens.map((t) => t.accessToken)).toEqual([
+        third.access_token,
+      ]);
+      expect((JSON.parse(readFileSync(file, 'utf8')) as { note?: string }[])[0]?.note).toBe('kept');
+    });
+
+    it('writes nothing the service would refuse to re-read', () => {
+      const file = join(dir, 'access.json');
+      appendUser(file, entry('alice'));
+      const before = readFileSync(file, 'utf8');
+      const duplicate = loadAccessFile(file)[0]!.tokens[0]!;
+      expect(() =>
+        addToken(file, 'alice', {
+          access_token: duplicate.accessToken,
+          access_secret: duplicate.accessSecret,
+        }),
+      ).toThrow(/\[0\]\.tokens\[1\]\.access_token repeats \[0\]\.tokens\[0\]\.access_token/);
+      expect(readFileSync(file, 'utf8')).toBe(before);
+    });
+
+    it('refuses a user or a token that is not there', () => {
+      const file = join(dir, 'access.json');
+      appendUser(file, entry('alice'));
+      expect(() => addToken(file, 'bob', token('bob'))).toThrow(
+        new AccessChangeError(`${file}: no user bob`),
+      );
+      expect(() => revokeToken(file, token('alice').access_token)).toThrow(
+        new AccessChangeError(`${file}: that token is not listed`),
+      );
+    });
+
+    it('makes the missing folders of a new file, owner-only', () => {
+      const file = join(dir, 'secrets', 'access.json');
+      appendUser(file, entry('alice'));
+      expect(statSync(join(dir, 'secrets')).mode & 0o777).toBe(0o700);
+      expect(loadAccessFile(file)).toHaveLength(1);
     });
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAccessFile, type AccessUser } from '../auth/access-file';
@@ -17,7 +17,7 @@ import {
   type CliIo,
 } from './token-commands';
 
-// Every constant below is copied from the README's token test vectors, not computed by the code under test.
+// Every constant below is copied from the token test vectors of docs/TOKENS.md, not computed by the code under test.
 const DEMO_SECRET =
   'b710164f16543eacc1a81fc889667b52403c8a300dd8c50c69f55d3e0061b22ba7e9789b61a2fd932def15c74d6fcf387ce3270c6b96579a4dcfb4a7a722354e';
 const DEMO_TOKEN =
@@ -94,7 +94,8 @@ describe('token commands', () => {
     it('verify accepts the demo pair and the worked example', () => {
       expect(verifyToken(DEMO_USERS, DEMO_TOKEN, NOW_MS)).toEqual({
         ok: true,
-        user: DEMO_USERS[0],
+        user: { id: DEMO_USERS[0]!.id, username: DEMO_USERS[0]!.username },
+        scopes: new Set(['read', 'write']),
         expires: 10,
       });
       expect(verifyToken(userWith(EXAMPLE_TOKEN, EXAMPLE_SECRET), EXAMPLE_TOKEN, NOW_MS)).toEqual(
@@ -382,6 +383,150 @@ describe('token commands', () => {
       });
     });
 
+    describe('add-user --scopes and a new folder', () => {
+      it('makes the folder of a new file, owner-only, as for secrets/access.json', () => {
+        const file = join(dir, 'secrets', 'nested', 'access.json');
+        const result = run(['add-user', 'alice', '--file', file]);
+        expect(result.status).toBe(EXIT_OK);
+        expect(loadAccessFile(file)).toHaveLength(1);
+        expect(statSync(join(dir, 'secrets', 'nested')).mode & 0o777).toBe(0o700);
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+      });
+
+      it('gives the token the scopes asked for', () => {
+        const file = join(dir, 'access.json');
+        const token = run(['add-user', 'alice', '--file', file, '--scopes', 'write']).stdout.trim();
+        expect(loadAccessFile(file)[0]!.tokens[0]).toMatchObject({
+          accessToken: token,
+          scopes: ['write'],
+        });
+        expect(run(['verify', '--file', file, token]).stdout).toMatch(/, may write\n$/);
+      });
+
+      it.each(['admin', 'write,', 'read;write'])('refuses --scopes %s with the usage', (scopes) => {
+        const file = join(dir, 'access.json');
+        const result = run(['add-user', 'alice', '--file', file, '--scopes', scopes]);
+        expect(result.status).toBe(EXIT_USAGE);
+        expect(result.stderr).toMatch(
+          /^stats-service-token: --scopes must be "write", "read" or "read,write"\n/,
+        );
+        expect(() => statSync(file)).toThrow(/ENOENT/);
+      });
+    });
+
+    describe('add-token, revoke and rotate', () => {
+      /** A file with alice (one token, write-only) and statsbob (the demo pair); alice's token. */
+      function twoUsers(): { file: string; alice: string } {
+        const file = join(dir, 'access.json');
+        writeFileSync(
+          file,
+          JSON.stringify([
+            {
+              id: DEMO_ID,
+              username: 'statsbob',
+              tokens: [{ access_token: DEMO_TOKEN, access_secret: DEMO_SECRET }],
+            },
+          ]),
+        );
+        const alice = run(['add-user', 'alice', '--file', file, '--scopes', 'write']).stdout.trim();
+        return { file, alice };
+      }
+
+      const tokensOf = (file: string, username: string) =>
+        loadAccessFile(file).find((user) => user.username === username)!.tokens;
+
+      it('add-token adds a token with a secret of its own; the old one keeps working', () => {
+        const { file, alice } = twoUsers();
+        const result = run(['add-token', 'alice', '--file', file, '--scopes', 'read,write']);
+        expect(result.status).toBe(EXIT_OK);
+        const added = result.stdout.trim();
+        expect(result.stderr).toMatch(
+          /^stats-service-token: added a token to alice \(user_[0-9a-f]{32}\) in .*; it has 2 now\n$/,
+        );
+        const [old, fresh] = tokensOf(file, 'alice');
+        expect(old!.accessToken).toBe(alice);
+        expect(fresh).toMatchObject({ accessToken: added, scopes: ['read', 'write'] });
+        expect(fresh!.accessSecret).not.toBe(old!.accessSecret);
+        const users = loadAccessFile(file);
+        expect(verifyToken(users, alice, NOW_MS)).toMatchObject({ ok: true });
+        expect(verifyToken(users, added, NOW_MS)).toMatchObject({ ok: true });
+        expect(result.stderr).not.toContain(fresh!.accessSecret);
+      });
+
+      it('add-token finds the user by id too, and refuses an unknown one', () => {
+        const { file } = twoUsers();
+        expect(run(['add-token', DEMO_ID, '--file', file]).status).toBe(EXIT_OK);
+        expect(tokensOf(file, 'statsbob')).toHaveLength(2);
+        expect(run(['add-token', 'nobody', '--file', file])).toEqual({
+          status: EXIT_FAILED,
+          stdout: '',
+          stderr: `stats-service-token: ${file}: no user nobody\n`,
+        });
+      });
+
+      it('revoke removes the token (given on stdin, without its padding) and nothing else', () => {
+        const { file, alice } = twoUsers();
+        const result = run(['revoke', '--file', file, '-'], `${DEMO_TOKEN.replace(/=+$/, '')}\n`);
+        expect(result).toEqual({
+          status: EXIT_OK,
+          stdout: '',
+          stderr: `stats-service-token: revoked a token of statsbob (${DEMO_ID}) in ${file}; 0 left: the user can no longer post or read\n`,
+        });
+        const users = loadAccessFile(file);
+        expect(verifyToken(users, DEMO_TOKEN, NOW_MS)).toEqual({
+          ok: false,
+          reason: 'not listed in the file',
+        });
+        expect(verifyToken(users, alice, NOW_MS)).toMatchObject({ ok: true });
+      });
+
+      it('revoke refuses a token that is not listed, without echoing it, and writes nothing', () => {
+        const { file } = twoUsers();
+        const before = readFileSync(file, 'utf8');
+        const stranger = makeToken('statsbob', EXAMPLE_SECRET);
+        const result = run(['revoke', '--file', file, stranger]);
+        expect(result).toEqual({
+          status: EXIT_FAILED,
+          stdout: '',
+          stderr: `stats-service-token: ${file}: that token is not listed\n`,
+        });
+        expect(readFileSync(file, 'utf8')).toBe(before);
+      });
+
+      it('rotate replaces every token of the user with one new one, keeping their scopes', () => {
+        const { file, alice } = twoUsers();
+        run(['add-token', 'alice', '--file', file, '--scopes', 'write']);
+        const result = run(['rotate', 'alice', '--file', file, '--json']);
+        expect(result.status).toBe(EXIT_OK);
+        expect(result.stderr).toMatch(/: 2 old token\(s\) removed, 1 new\n$/);
+        const printed = JSON.parse(result.stdout) as Record<string, string>;
+        expect(tokensOf(file, 'alice')).toEqual([
+          {
+            accessToken: printed.access_token,
+            accessSecret: printed.access_secret,
+            scopes: ['write'],
+          },
+        ]);
+        expect(verifyToken(loadAccessFile(file), alice, NOW_MS)).toMatchObject({ ok: false });
+        expect(tokensOf(file, 'statsbob')).toHaveLength(1);
+      });
+
+      it('rotate asks for --scopes when the old tokens differ in scopes, and writes nothing', () => {
+        const { file } = twoUsers();
+        run(['add-token', 'alice', '--file', file, '--scopes', 'read']);
+        const before = readFileSync(file, 'utf8');
+        const refused = run(['rotate', 'alice', '--file', file]);
+        expect(refused.status).toBe(EXIT_USAGE);
+        expect(refused.stderr).toMatch(
+          /^stats-service-token: the tokens of alice have different scopes; say which the new one gets with --scopes\n/,
+        );
+        expect(readFileSync(file, 'utf8')).toBe(before);
+
+        expect(run(['rotate', 'alice', '--file', file, '--scopes', 'read']).status).toBe(EXIT_OK);
+        expect(tokensOf(file, 'alice')).toEqual([expect.objectContaining({ scopes: ['read'] })]);
+      });
+    });
+
     describe('verify', () => {
       function demoFile(): string {
         const file = join(dir, 'access.json');
@@ -402,7 +547,7 @@ describe('token commands', () => {
         const file = demoFile();
         const expected = {
           status: EXIT_OK,
-          stdout: `valid: statsbob (${DEMO_ID}), expires never\n`,
+          stdout: `valid: statsbob (${DEMO_ID}), expires never, may read, write\n`,
           stderr: '',
         };
         expect(run(['verify', '--file', file, DEMO_TOKEN])).toEqual(expected);

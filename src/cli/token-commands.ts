@@ -1,22 +1,22 @@
 /**
  * The commands of `stats-service-token`: secrets, tokens and users of `access.json`
- * (README "Tokens"), made with the service's own token codec so that the service, and the
+ * (docs/TOKENS.md), made with the service's own token codec so that the service, and the
  * original Python library, accept them. No secret or token ever goes into an error message.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { loadAccessFile, type AccessUser } from '../auth/access-file';
-import {
-  ACCESS_SECRET_PATTERN,
-  canonicalToken,
-  decodeToken,
-  isExpired,
-  makeToken,
-  signatureMatches,
-  signingKey,
-} from '../auth/token-codec';
+import { loadAccessFile, SCOPES, type AccessUser, type Scope } from '../auth/access-file';
+import { ACCESS_SECRET_PATTERN, makeToken } from '../auth/token-codec';
+import { TokenSet, type AuthenticatedUser, type TokenFailure } from '../auth/token-set';
 import { ConfigError } from '../env';
-import { appendUser, DuplicateUserError } from './access-file-writer';
+import {
+  AccessChangeError,
+  addToken,
+  appendUser,
+  replaceTokens,
+  revokeToken,
+  type TokenEntry,
+} from './access-file-writer';
 
 export const EXIT_OK = 0;
 /** The command ran and said no: a token that does not verify, a user that exists, a bad file. */
@@ -30,16 +30,28 @@ export const USAGE = `usage: stats-service-token <command> [options]
       Print a new access secret (128 hexadecimal characters).
   token <identity> --secret <secret> [--expires-in <duration>]
       Print a token for <identity> signed with <secret>.
-  add-user <username> --file <access.json> [--name <name>] [--expires-in <duration>] [--json]
-      Add a user with a new id, secret and token to the file (created when missing) and print
-      the token; with --json, one JSON object with username, id, access_token and
-      access_secret.
+  add-user <username> --file <access.json> [--name <name>] [--expires-in <duration>]
+           [--scopes <scopes>] [--json]
+      Add a user with a new id, secret and token to the file (created, with its folder, when
+      missing) and print the token; with --json, one JSON object with username, id,
+      access_token and access_secret.
+  add-token <user> --file <access.json> [--expires-in <duration>] [--scopes <scopes>] [--json]
+      Add a new token (with a secret of its own) to a user, named by username or id, and print
+      it. The user's other tokens keep working: hand the new one out, then revoke the old.
+  revoke --file <access.json> <token>
+      Remove the token from the file; the service refuses it once it has re-read the file.
+  rotate <user> --file <access.json> [--expires-in <duration>] [--scopes <scopes>] [--json]
+      Replace every token of the user with one new token and print it: add-token and revoke
+      in one step, for when the old tokens must stop working now.
   verify --file <access.json> <token>
       Exit 0 when the service would accept the token with this file, 1 (and why) otherwise.
 
   <duration> is a whole number of days, hours, minutes or seconds: 90d, 12h, 30m, 3600s.
-  Without --expires-in a token never expires. A <secret> or <token> given as "-" is read from
-  standard input (so that it stays out of the process list and the shell history).
+  Without --expires-in a token never expires. <scopes> is "write" (POST only), "read"
+  (GET /log/event/{id} only) or "read,write"; without --scopes a token may do what its user
+  may (rotate keeps the scopes of the tokens it replaces). A <secret> or <token> given as "-"
+  is read from standard input (so that it stays out of the process list and the shell history).
+  The service re-reads the file within a few seconds of a change: no restart.
 
   Exit status: 0 done (and --help), 1 refused or failed, 2 bad command line.
 `;
@@ -66,6 +78,12 @@ export function runCli(argv: readonly string[], io: CliIo): number {
         return tokenCommand(rest, io);
       case 'add-user':
         return addUserCommand(rest, io);
+      case 'add-token':
+        return addTokenCommand(rest, io);
+      case 'revoke':
+        return revokeCommand(rest, io);
+      case 'rotate':
+        return rotateCommand(rest, io);
       case 'verify':
         return verifyCommand(rest, io);
       default:
@@ -84,7 +102,7 @@ export function runCli(argv: readonly string[], io: CliIo): number {
       return EXIT_USAGE;
     }
     // These messages name a file and the problem, never its content.
-    if (error instanceof ConfigError || error instanceof DuplicateUserError) {
+    if (error instanceof ConfigError || error instanceof AccessChangeError) {
       io.stderr(`stats-service-token: ${error.message}\n`);
       return EXIT_FAILED;
     }
@@ -131,37 +149,49 @@ export function issueToken(
 }
 
 export type Verification =
-  | { readonly ok: true; readonly user: AccessUser; readonly expires: number }
+  | {
+      readonly ok: true;
+      readonly user: AuthenticatedUser;
+      readonly scopes: ReadonlySet<Scope>;
+      readonly expires: number;
+    }
   | { readonly ok: false; readonly reason: string };
 
-/** The checks of the service's AccessService, each failure with its own reason. */
+/**
+ * Whether the service would accept `token` with these users: the service's own check (TokenSet),
+ * each failure told in an operator's words.
+ */
 export function verifyToken(
   users: readonly AccessUser[],
   token: string,
   nowMs: number,
 ): Verification {
-  const decoded = decodeToken(token);
-  if (!decoded.ok) return { ok: false, reason: `not a token (${decoded.reason})` };
-  const text = canonicalToken(token);
-  for (const user of users) {
-    const listed = user.tokens.find((t) => canonicalToken(t.accessToken) === text);
-    if (listed === undefined) continue;
-    if (!signatureMatches(decoded, signingKey(listed.accessSecret))) {
-      return { ok: false, reason: `bad signature: not signed with the secret listed beside it` };
-    }
-    const { identity, expires } = decoded.payload;
-    if (identity !== user.username && identity !== user.id) {
-      return {
-        ok: false,
-        reason: `its identity is neither the username nor the id of its user ${user.username}`,
-      };
-    }
-    if (isExpired(expires, nowMs / 1000)) {
-      return { ok: false, reason: `expired ${describeExpiry(expires)}` };
-    }
-    return { ok: true, user, expires };
+  const result = new TokenSet(users).verify(token, nowMs / 1000);
+  return result.ok ? result : { ok: false, reason: explain(result.failure) };
+}
+
+function explain(failure: TokenFailure): string {
+  switch (failure.kind) {
+    case 'malformed':
+      return `not a token (${failure.detail})`;
+    case 'unknown':
+      return 'not listed in the file';
+    case 'bad-signature':
+      return 'bad signature: not signed with the secret listed beside it';
+    case 'identity':
+      return `its identity is neither the username nor the id of its user ${failure.user.username}`;
+    case 'expired':
+      return `expired ${describeExpiry(failure.expires)}`;
   }
-  return { ok: false, reason: 'not listed in the file' };
+}
+
+/** `write`, `read`, `read,write` → the scopes, checked. */
+export function parseScopes(text: string): Scope[] {
+  const scopes = text.split(',').map((scope) => scope.trim());
+  if (scopes.some((scope) => !SCOPES.includes(scope as Scope))) {
+    throw new UsageError('--scopes must be "write", "read" or "read,write"');
+  }
+  return [...new Set(scopes as Scope[])];
 }
 
 export function describeExpiry(expires: number): string {
@@ -198,37 +228,111 @@ function tokenCommand(args: readonly string[], io: CliIo): number {
   return EXIT_OK;
 }
 
+/** The options of the commands that make a token for a user of the file. */
+const NEW_TOKEN_OPTIONS: Options = {
+  file: { type: 'string' },
+  'expires-in': { type: 'string' },
+  scopes: { type: 'string' },
+  json: { type: 'boolean' },
+};
+
 function addUserCommand(args: readonly string[], io: CliIo): number {
-  const parsed = parse(
-    args,
-    {
-      file: { type: 'string' },
-      name: { type: 'string' },
-      'expires-in': { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    1,
-  );
+  const parsed = parse(args, { ...NEW_TOKEN_OPTIONS, name: { type: 'string' } }, 1);
   const username = checkedName(parsed.positionals[0], 'username');
   const file = requiredFile(text(parsed, 'file'), 'add-user');
   const name = text(parsed, 'name');
-  const expiresIn = optionalDuration(text(parsed, 'expires-in'));
   const id = newUserId();
-  const secret = newSecret();
-  const token = issueToken(username, secret, expiresIn, io.now());
-  appendUser(file, {
-    id,
-    username,
-    ...(name === undefined ? {} : { name }),
-    tokens: [{ access_token: token, access_secret: secret }],
-  });
+  const entry = newTokenEntry(username, parsed, io);
+  appendUser(file, { id, username, ...(name === undefined ? {} : { name }), tokens: [entry] });
   io.stderr(`stats-service-token: added ${username} (${id}) to ${file}\n`);
-  io.stdout(
-    parsed.values.json === true
-      ? `${JSON.stringify({ username, id, access_token: token, access_secret: secret })}\n`
-      : `${token}\n`,
+  printToken(parsed, { username, id }, entry, io);
+  return EXIT_OK;
+}
+
+function addTokenCommand(args: readonly string[], io: CliIo): number {
+  const parsed = parse(args, NEW_TOKEN_OPTIONS, 1);
+  const name = checkedName(parsed.positionals[0], 'user');
+  const file = requiredFile(text(parsed, 'file'), 'add-token');
+  const user = userOf(file, name);
+  const entry = newTokenEntry(user.username, parsed, io);
+  addToken(file, name, entry);
+  io.stderr(
+    `stats-service-token: added a token to ${user.username} (${user.id}) in ${file}; ` +
+      `it has ${user.tokens.length + 1} now\n`,
+  );
+  printToken(parsed, user, entry, io);
+  return EXIT_OK;
+}
+
+function rotateCommand(args: readonly string[], io: CliIo): number {
+  const parsed = parse(args, NEW_TOKEN_OPTIONS, 1);
+  const name = checkedName(parsed.positionals[0], 'user');
+  const file = requiredFile(text(parsed, 'file'), 'rotate');
+  const user = userOf(file, name);
+  // The new token does what the old ones did: rotating must not widen or narrow access.
+  const kept = new Set(user.tokens.map((t) => JSON.stringify(t.scopes ?? null)));
+  if (text(parsed, 'scopes') === undefined && kept.size > 1) {
+    throw new UsageError(
+      `the tokens of ${user.username} have different scopes; say which the new one gets with --scopes`,
+    );
+  }
+  const inherited = user.tokens[0]?.scopes;
+  const entry = newTokenEntry(user.username, parsed, io, inherited);
+  const removed = replaceTokens(file, name, entry);
+  io.stderr(
+    `stats-service-token: rotated ${user.username} (${user.id}) in ${file}: ` +
+      `${removed} old token(s) removed, 1 new\n`,
+  );
+  printToken(parsed, user, entry, io);
+  return EXIT_OK;
+}
+
+function revokeCommand(args: readonly string[], io: CliIo): number {
+  const parsed = parse(args, { file: { type: 'string' } }, 1);
+  const file = requiredFile(text(parsed, 'file'), 'revoke');
+  const token = fromStdinIf(parsed.positionals[0], io);
+  if (token === undefined || token === '') throw new UsageError('revoke needs a token');
+  const user = revokeToken(file, token);
+  const left = user.tokens.length - 1;
+  io.stderr(
+    `stats-service-token: revoked a token of ${user.username} (${user.id}) in ${file}; ` +
+      `${left} left${left === 0 ? ': the user can no longer post or read' : ''}\n`,
   );
   return EXIT_OK;
+}
+
+function userOf(file: string, name: string): AccessUser {
+  const user = loadAccessFile(file).find((u) => u.username === name || u.id === name);
+  if (user === undefined) throw new AccessChangeError(`${file}: no user ${name}`);
+  return user;
+}
+
+/** A new secret and a token for `identity` signed with it, with the command's options. */
+function newTokenEntry(
+  identity: string,
+  parsed: Parsed,
+  io: CliIo,
+  inheritedScopes?: readonly Scope[],
+): TokenEntry {
+  const expiresIn = optionalDuration(text(parsed, 'expires-in'));
+  const scopesText = text(parsed, 'scopes');
+  const scopes = scopesText === undefined ? inheritedScopes : parseScopes(scopesText);
+  const secret = newSecret();
+  return {
+    access_token: issueToken(identity, secret, expiresIn, io.now()),
+    access_secret: secret,
+    ...(scopes === undefined ? {} : { scopes }),
+  };
+}
+
+function printToken(parsed: Parsed, user: AuthenticatedUser, entry: TokenEntry, io: CliIo): void {
+  const { username, id } = user;
+  const { access_token, access_secret } = entry;
+  io.stdout(
+    parsed.values.json === true
+      ? `${JSON.stringify({ username, id, access_token, access_secret })}\n`
+      : `${access_token}\n`,
+  );
 }
 
 function verifyCommand(args: readonly string[], io: CliIo): number {
@@ -242,7 +346,10 @@ function verifyCommand(args: readonly string[], io: CliIo): number {
     return EXIT_FAILED;
   }
   const { username, id } = result.user;
-  io.stdout(`valid: ${username} (${id}), expires ${describeExpiry(result.expires)}\n`);
+  const scopes = SCOPES.filter((scope) => result.scopes.has(scope)).join(', ');
+  io.stdout(
+    `valid: ${username} (${id}), expires ${describeExpiry(result.expires)}, may ${scopes}\n`,
+  );
   return EXIT_OK;
 }
 

@@ -5,51 +5,60 @@ import type { StatsEvent, StatsValue } from './stats-event';
 /** Why an event was dropped without being sent. */
 export type DropReason = 'queue_full' | 'shut_down';
 
+/**
+ * Every option may be left out or given as undefined (its default then applies), so that
+ * `accessToken: process.env.STATS_TOKEN` type-checks under `exactOptionalPropertyTypes`.
+ */
 export interface AnalyticsOptions {
   /** The service's base URL. Default `http://localhost:20080`. */
-  url?: string;
+  url?: string | undefined;
   /** Sent as `Authorization: Token <accessToken>`; required unless `disabled`. */
-  accessToken?: string;
+  accessToken?: string | undefined;
   /**
    * true (default): `log()` queues and resolves at once; batches go out in the background.
    * false: `log()` sends the event and resolves to its id, or rejects with a StatsError.
    */
-  defer?: boolean;
+  defer?: boolean | undefined;
   /** Keys merged into every event (an event's own keys win). */
-  tags?: Record<string, StatsValue>;
+  tags?: Record<string, StatsValue> | undefined;
   /** Send nothing and keep nothing (tests, local runs). Default false. */
-  disabled?: boolean;
+  disabled?: boolean | undefined;
   /** Per HTTP request. Default 10000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Deferred: events waiting at most. Default 10000. */
-  maxQueue?: number;
+  maxQueue?: number | undefined;
   /** Deferred: which event goes when the queue is full. Default `oldest`. */
-  dropPolicy?: DropPolicy;
+  dropPolicy?: DropPolicy | undefined;
   /** Deferred: events per `POST /log/events` at most. Default 500 (the service takes up to MAX_BATCH_EVENTS, 1000). */
-  maxBatchEvents?: number;
+  maxBatchEvents?: number | undefined;
   /** Deferred: bytes per batch body at most. Default 524288 (the service takes up to MAX_BODY_BYTES, 1 MiB). */
-  maxBatchBytes?: number;
+  maxBatchBytes?: number | undefined;
   /** Deferred: how long an event waits for others before its batch leaves. Default 1000. */
-  flushIntervalMs?: number;
+  flushIntervalMs?: number | undefined;
   /** Deferred: the first retry waits up to this (full jitter), doubling per retry. Default 500. */
-  retryBaseMs?: number;
+  retryBaseMs?: number | undefined;
   /** Deferred: no retry waits longer (unless a Retry-After says so). Default 30000. */
-  retryMaxMs?: number;
+  retryMaxMs?: number | undefined;
   /** Deferred: how long shutdown() keeps trying. Default 5000. */
-  shutdownTimeoutMs?: number;
+  shutdownTimeoutMs?: number | undefined;
   /**
    * Deferred: shutdown() when the event loop runs empty with events waiting (`beforeExit`), and on
    * SIGTERM (then, unless another SIGTERM listener is there to decide, the signal is raised again).
    * Default false.
    */
-  flushOnExit?: boolean;
-  /** Deferred: events that will not be delivered (refused, rejected, or left at an exit hook's deadline). */
-  onError?: (error: StatsError, events: StatsEvent[]) => void;
-  /** Deferred: an event dropped without being sent. */
-  onDrop?: (event: StatsEvent, reason: DropReason) => void;
+  flushOnExit?: boolean | undefined;
+  /**
+   * Deferred: events that will not be delivered (refused, rejected, or left at shutdown()'s
+   * deadline). Without it, one warning per cause on stderr (process.emitWarning).
+   */
+  onError?: ((error: StatsError, events: StatsEvent[]) => void) | undefined;
+  /** Deferred: an event dropped without being sent. Without it, one warning per reason on stderr. */
+  onDrop?: ((event: StatsEvent, reason: DropReason) => void) | undefined;
 }
 
-export type ResolvedOptions = Required<Omit<AnalyticsOptions, 'onError' | 'onDrop'>> &
+type Defined<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
+
+export type ResolvedOptions = Defined<Omit<AnalyticsOptions, 'onError' | 'onDrop'>> &
   Pick<AnalyticsOptions, 'onError' | 'onDrop'>;
 
 export const DEFAULT_OPTIONS = {

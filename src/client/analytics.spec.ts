@@ -241,6 +241,118 @@ describe(Analytics.name, () => {
     });
   });
 
+  describe('without onError or onDrop: a warning on stderr, once per cause', () => {
+    /** What the client warned, as Node would print it (process.emitWarning). */
+    function warnings() {
+      const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      return () =>
+        spy.mock.calls.map(([message, options]) => {
+          const { code, type } = (options ?? {}) as { code?: string; type?: string };
+          return { message: String(message), code, type };
+        });
+    }
+
+    it("a refused token: one warning naming the status and the service's reason, never the token", async () => {
+      const warned = warnings();
+      fakeFetch(() =>
+        json(401, { statusCode: 401, error: 'Unauthorized', message: 'unknown token' }),
+      );
+      const client = new Analytics({ accessToken: TOKEN, maxBatchEvents: 1 });
+      for (const n of [1, 2, 3]) await client.log({ event: 'x', uid: '', n });
+      await client.flush();
+
+      expect(warned()).toEqual([
+        {
+          message:
+            'stats-service refused the access token (401: unknown token); 1 event(s) not delivered: check accessToken (further events for the same cause are not reported: set onError and onDrop to see each)',
+          code: 'STATS_SERVICE_REFUSED_401',
+          type: 'StatsServiceWarning',
+        },
+      ]);
+      expect(JSON.stringify(warned())).not.toContain(TOKEN);
+    });
+
+    it('a token outside its scopes (403) and a full queue: one warning each', async () => {
+      const warned = warnings();
+      fakeFetch(() =>
+        json(403, { statusCode: 403, message: 'this token may not write events', scope: 'write' }),
+      );
+      const client = new Analytics({ accessToken: TOKEN, maxQueue: 1 });
+      for (const n of [1, 2, 3]) await client.log({ event: 'x', uid: '', n });
+      await client.flush();
+      await client.log({ event: 'x', uid: '' });
+      await client.flush();
+
+      expect(warned().map((warning) => warning.code)).toEqual([
+        'STATS_SERVICE_DROP_QUEUE_FULL',
+        'STATS_SERVICE_REFUSED_403',
+      ]);
+      expect(warned()[0]!.message).toMatch(
+        /^the queue is full \(maxQueue 1\): events are dropped \(dropPolicy oldest\)/,
+      );
+      expect(client.dropped).toBe(2);
+    });
+
+    it('says nothing on stderr when onError and onDrop are set: they are told instead', async () => {
+      const warned = warnings();
+      fakeFetch(() => json(401, { message: 'unknown token' }));
+      const told: string[] = [];
+      const client = new Analytics({
+        accessToken: TOKEN,
+        maxQueue: 1,
+        onError: (error) => told.push(`error ${error.status}`),
+        onDrop: (_event, reason) => told.push(`drop ${reason}`),
+      });
+      await client.log({ event: 'x', uid: '' });
+      await client.log({ event: 'x', uid: '' });
+      await client.flush();
+      expect(told).toEqual(['drop queue_full', 'error 401']);
+      expect(warned()).toEqual([]);
+    });
+
+    it('shutdown(): what is left is reported with why, to onError, or on stderr', async () => {
+      fakeFetch(() =>
+        json(503, { message: 'overloaded; retry after 5 s' }, { 'Retry-After': '5' }),
+      );
+      const told: Array<{ status: number; message: string; events: number }> = [];
+      const reporting = new Analytics({
+        accessToken: TOKEN,
+        flushIntervalMs: 0,
+        shutdownTimeoutMs: 40,
+        onError: (error, events) =>
+          told.push({ status: error.status, message: error.message, events: events.length }),
+      });
+      await reporting.log({ event: 'x', uid: '' });
+      await reporting.log({ event: 'x', uid: '' });
+      expect(await reporting.shutdown()).toHaveLength(2);
+      expect(told).toEqual([
+        {
+          status: 503,
+          message:
+            '2 event(s) not delivered to stats-service within shutdownTimeoutMs (40 ms); the last try: overloaded; retry after 5 s',
+          events: 2,
+        },
+      ]);
+
+      const warned = warnings();
+      const silent = new Analytics({
+        accessToken: TOKEN,
+        flushIntervalMs: 0,
+        shutdownTimeoutMs: 40,
+      });
+      await silent.log({ event: 'x', uid: '' });
+      expect(await silent.shutdown()).toHaveLength(1);
+      expect(
+        warned().map((warning) => [warning.code, warning.message.split(' (further')[0]]),
+      ).toEqual([
+        [
+          'STATS_SERVICE_SHUTDOWN',
+          '1 event(s) not delivered to stats-service within shutdownTimeoutMs (40 ms); the last try: overloaded; retry after 5 s',
+        ],
+      ]);
+    });
+  });
+
   describe('disabled: true', () => {
     it('sends nothing in either mode, needs no token, and still answers every call', async () => {
       const calls = fakeFetch();

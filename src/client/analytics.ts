@@ -35,6 +35,8 @@ export class Analytics {
   private droppedCount = 0;
   private closed = false;
   private shutdownResult: Promise<StatsEvent[]> | undefined;
+  /** The causes already reported on stderr (without onError or onDrop): each is told once. */
+  private readonly warned = new Set<string>();
 
   /** Makes a client and the one `Analytics.stats()` returns (a previous one keeps running). */
   static init(options: AnalyticsOptions = {}): Analytics {
@@ -122,8 +124,10 @@ export class Analytics {
   }
 
   /**
-   * Stops taking events (later ones are dropped) and flushes for at most shutdownTimeoutMs.
-   * Resolves to the events left undelivered, oldest first; those whose request was cut at the
+   * Stops taking events (later ones are dropped) and delivers what it holds for at most
+   * shutdownTimeoutMs, retrying as ever (a wait that would run past the deadline is cut short
+   * once, for a last try). Resolves to the events left undelivered, oldest first, which are
+   * also reported (onError, or a warning on stderr); those whose request was cut at the
    * deadline may have been stored all the same.
    */
   shutdown(): Promise<StatsEvent[]> {
@@ -134,7 +138,19 @@ export class Analytics {
   private async close(): Promise<StatsEvent[]> {
     this.closed = true;
     unregisterExitFlush(this);
-    return this.sender?.stop(this.options.shutdownTimeoutMs) ?? [];
+    const sender = this.sender;
+    if (sender === undefined) return [];
+    const left = await sender.stop(this.options.shutdownTimeoutMs);
+    if (left.length > 0) {
+      const last = sender.lastFailure;
+      const why = last === undefined ? '' : `; the last try: ${last.message}`;
+      const error = new StatsError(
+        `${left.length} event(s) not delivered to stats-service within shutdownTimeoutMs (${this.options.shutdownTimeoutMs} ms)${why}`,
+        { kind: last?.kind ?? 'unreachable', status: last?.status ?? 0, cause: last },
+      );
+      this.reportError(error, left, { cause: 'shutdown', message: error.message });
+    }
+    return left;
   }
 
   /**
@@ -143,13 +159,7 @@ export class Analytics {
    */
   private async flushAtExit(trigger: ExitTrigger): Promise<void> {
     if (trigger === 'beforeExit' && this.pending === 0) return;
-    const left = await this.shutdown();
-    if (left.length === 0) return;
-    const error = new StatsError(
-      `${left.length} events were not delivered within shutdownTimeoutMs (${this.options.shutdownTimeoutMs} ms) at exit`,
-      { kind: 'unreachable', status: 0 },
-    );
-    this.reportError(error, left);
+    await this.shutdown();
   }
 
   private async send(data: EventData): Promise<string> {
@@ -193,11 +203,66 @@ export class Analytics {
 
   private drop(event: StatsEvent, reason: DropReason): void {
     this.droppedCount += 1;
-    callSafely(() => this.options.onDrop?.(event, reason));
+    const { onDrop } = this.options;
+    if (onDrop !== undefined) {
+      callSafely(() => onDrop(event, reason));
+    } else if (reason === 'queue_full') {
+      this.warnOnce(
+        'drop:queue_full',
+        `the queue is full (maxQueue ${this.options.maxQueue}): events are dropped (dropPolicy ${this.options.dropPolicy}) while stats-service does not take them fast enough`,
+      );
+    } else {
+      this.warnOnce('drop:shut_down', 'events logged after shutdown() are dropped');
+    }
   }
 
-  private reportError(error: StatsError, events: StatsEvent[]): void {
-    callSafely(() => this.options.onError?.(error, events));
+  /** To onError; without one, a warning on stderr (`warning`, or one made from the error). */
+  private reportError(
+    error: StatsError,
+    events: StatsEvent[],
+    warning?: { cause: string; message: string },
+  ): void {
+    const { onError } = this.options;
+    if (onError !== undefined) {
+      callSafely(() => onError(error, events));
+      return;
+    }
+    const cause = error.kind === 'refused' ? `refused:${error.status}` : error.kind;
+    this.warnOnce(warning?.cause ?? cause, warning?.message ?? describe(error, events.length));
+  }
+
+  /**
+   * Without onError or onDrop, what will not be delivered is not silent: one warning on stderr
+   * per cause (Node's process warning, which --no-warnings silences), not one per event.
+   */
+  private warnOnce(cause: string, message: string): void {
+    if (this.warned.has(cause)) return;
+    this.warned.add(cause);
+    process.emitWarning(
+      `${message} (further events for the same cause are not reported: set onError and onDrop to see each)`,
+      {
+        type: 'StatsServiceWarning',
+        code: `STATS_SERVICE_${cause.replace(/\W/g, '_').toUpperCase()}`,
+      },
+    );
+  }
+}
+
+/** One line for stderr: what happened to how many events; the service's words, never the token. */
+function describe(error: StatsError, count: number): string {
+  const events = `${count} event(s)`;
+  switch (error.kind) {
+    case 'refused':
+      if (error.status === 401 || error.status === 403) {
+        return `stats-service refused the access token (${error.status}: ${error.message}); ${events} not delivered: check accessToken`;
+      }
+      return `stats-service refused ${events} (${error.status}: ${error.message})`;
+    case 'rejected':
+      return `stats-service rejected ${events} of a batch: ${error.message}`;
+    case 'invalid':
+      return `${events} could not be sent: ${error.message}`;
+    case 'unreachable':
+      return error.message;
   }
 }
 

@@ -23,14 +23,24 @@ describe(backoffDelay.name, () => {
     }
   });
 
-  it('with Math.random, stays inside the bounds and spreads over the range (full jitter)', () => {
-    const delays = Array.from({ length: 2000 }, () => backoffDelay(4, options));
-    expect(Math.min(...delays)).toBeGreaterThanOrEqual(0);
-    expect(Math.max(...delays)).toBeLessThan(1600);
-    // Full jitter, not "ceiling plus a little": about a quarter of draws fall in each quarter.
-    const lowQuarter = delays.filter((delay) => delay < 400).length;
-    expect(lowQuarter).toBeGreaterThan(350);
-    expect(lowQuarter).toBeLessThan(650);
+  it('spreads evenly over the whole range (full jitter, not "the ceiling plus a little")', () => {
+    // Draws spaced evenly over [0, 1): a quarter of them must land in each quarter of [0, 1600).
+    const draws = Array.from({ length: 2000 }, (_, k) => k / 2000);
+    const delays = draws.map((draw) => backoffDelay(4, options, () => draw));
+    const quarters = [0, 1, 2, 3].map(
+      (q) => delays.filter((delay) => delay >= q * 400 && delay < (q + 1) * 400).length,
+    );
+    expect(quarters).toEqual([500, 500, 500, 500]);
+  });
+
+  it('draws from Math.random unless told otherwise', () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    try {
+      expect(backoffDelay(4, options)).toBe(800);
+      expect(retryDelay(0, 2000, options)).toBe(2500);
+    } finally {
+      jest.restoreAllMocks();
+    }
   });
 });
 
@@ -39,13 +49,21 @@ describe(retryDelay.name, () => {
     expect(retryDelay(2, undefined, options, () => 0.5)).toBe(200);
   });
 
-  it('with Retry-After waits at least that long, plus up to retryBaseMs of jitter', () => {
+  it('with Retry-After waits at least that long, plus up to half as long again of jitter', () => {
     expect(retryDelay(0, 3000, options, () => 0)).toBe(3000);
-    expect(retryDelay(7, 3000, options, () => TOP)).toBe(3099);
+    expect(retryDelay(7, 3000, options, () => TOP)).toBe(4499);
   });
 
-  it('caps an absurd Retry-After at MAX_RETRY_AFTER_MS', () => {
+  it('spreads a short Retry-After over at least retryBaseMs', () => {
+    expect(retryDelay(0, 0, options, () => TOP)).toBe(99);
+    expect(retryDelay(0, 100, options, () => TOP)).toBe(199);
+  });
+
+  it('caps an absurd Retry-After at MAX_RETRY_AFTER_MS, jitter included', () => {
     expect(retryDelay(0, 86_400_000, options, () => 0)).toBe(MAX_RETRY_AFTER_MS);
+    expect(retryDelay(0, 86_400_000, options, () => TOP)).toBe(
+      MAX_RETRY_AFTER_MS + Math.floor(TOP * (MAX_RETRY_AFTER_MS / 2)),
+    );
   });
 });
 

@@ -23,7 +23,9 @@ export function backoffDelay(
 
 /**
  * How long to wait before retry number `attempt + 1`. With a Retry-After from the service: that
- * long (at most MAX_RETRY_AFTER_MS) plus up to `retryBaseMs` of jitter; otherwise backoffDelay().
+ * long (at most MAX_RETRY_AFTER_MS), never less, plus a random share of it as jitter (up to half
+ * of it, and at least up to `retryBaseMs`), so that clients refused in the same second do not
+ * all come back in the same second; otherwise backoffDelay().
  */
 export function retryDelay(
   attempt: number,
@@ -32,7 +34,8 @@ export function retryDelay(
   random: () => number = Math.random,
 ): number {
   if (retryAfterMs === undefined) return backoffDelay(attempt, options, random);
-  return Math.min(retryAfterMs, MAX_RETRY_AFTER_MS) + Math.floor(random() * options.retryBaseMs);
+  const wait = Math.min(retryAfterMs, MAX_RETRY_AFTER_MS);
+  return wait + Math.floor(random() * Math.max(options.retryBaseMs, wait / 2));
 }
 
 /**

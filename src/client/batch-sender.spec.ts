@@ -130,8 +130,46 @@ describe(BatchSender.name, () => {
     const flushed = sender.flush();
     await jest.advanceTimersByTimeAsync(10_000);
     await flushed;
-    // Retry-After plus half of retryBaseMs of jitter.
-    expect(gaps()).toEqual([3050, 1050]);
+    // Retry-After plus half of its half (random fixed at 0.5) of jitter.
+    expect(gaps()).toEqual([3750, 1250]);
+  });
+
+  it('sends again, after their Retry-After, the events of a 202 the service could not keep', async () => {
+    // The service kept e0 and e2; e1 hit a full spool (503 in its entry) and e3 is refused for good.
+    const first = reply(202, {
+      event_ids: ['x0', null, 'x2', null],
+      rejected: [
+        { index: 1, reason: 'the spool is full', status: 503, retryAfter: 2 },
+        { index: 3, reason: 'uid: required' },
+      ],
+    });
+    const { sender, sent, errors, log, gaps } = harness((_ids, call) => (call === 1 ? first : OK));
+    log(4);
+    const flushed = sender.flush();
+    await jest.advanceTimersByTimeAsync(10_000);
+    await flushed;
+    expect(sent.map((entry) => entry.ids)).toEqual([['e0', 'e1', 'e2', 'e3'], ['e1']]);
+    expect(gaps()).toEqual([2500]);
+    expect(errors.map(({ error, ids }) => [error.kind, error.message, ids])).toEqual([
+      ['rejected', 'uid: required', ['e3']],
+    ]);
+    expect(sender.pending).toBe(0);
+  });
+
+  it('while it waits to send such events again, holds only them', async () => {
+    const first = reply(202, {
+      event_ids: ['x0', null],
+      rejected: [{ index: 1, reason: 'overloaded', status: 429, retryAfter: 60 }],
+    });
+    // The last try at stop() gets no answer: what is left is what was held.
+    const { sender, log } = harness((_ids, call) => (call === 1 ? first : 'hang'));
+    log(2);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(sender.pending).toBe(1);
+    expect(sender.lastFailure).toMatchObject({ status: 429, message: 'overloaded' });
+    const stopped = sender.stop(0);
+    await jest.advanceTimersByTimeAsync(0);
+    expect((await stopped).map((event) => event.event_id)).toEqual(['e1']);
   });
 
   it('splits a batch the service finds too large (413) until each part fits, keeping order', async () => {
@@ -239,15 +277,40 @@ describe(BatchSender.name, () => {
     expect(sender.pending).toBe(0);
   });
 
-  it('stop(): cuts a backoff short at the deadline', async () => {
-    const { sender, sent, log } = harness(() => reply(503, {}, 60_000));
+  it('stop(): brings a long backoff forward to one last try, a quarter before the deadline', async () => {
+    const { sender, sent, log } = harness(() => reply(503, { message: 'overloaded' }, 60_000));
     log(1);
     await jest.advanceTimersByTimeAsync(1000);
     expect(sent).toHaveLength(1);
+    const started = sent[0]!.at;
     const stopped = sender.stop(2000);
     await jest.advanceTimersByTimeAsync(2000);
     expect((await stopped).map((event) => event.event_id)).toEqual(['e0']);
-    expect(sent).toHaveLength(1);
+    // One last try at 1500 ms, refused again: then the deadline, not a third try.
+    expect(sent.map((entry) => entry.at - started)).toEqual([0, 1500]);
+    expect(sender.lastFailure).toMatchObject({ status: 503, message: 'overloaded' });
+  });
+
+  it('stop(): delivers on that last try when the service takes it then', async () => {
+    const { sender, sent, log } = harness((_ids, call) => (call === 1 ? reply(503, {}, 5000) : OK));
+    log(2);
+    await jest.advanceTimersByTimeAsync(1000);
+    const stopped = sender.stop(5000);
+    await jest.advanceTimersByTimeAsync(5000);
+    await expect(stopped).resolves.toEqual([]);
+    expect(sent).toHaveLength(2);
+  });
+
+  it('stop(): keeps short backoffs as they are, and cuts short only one that would miss the deadline', async () => {
+    const script: Answer[] = [reply(503, {}, 100), reply(503, {}, 100), reply(503, {}, 9000)];
+    const { sender, sent, log } = harness((_ids, call) => script[call - 1] ?? reply(503, {}, 9000));
+    log(1);
+    const started = Date.now();
+    const stopped = sender.stop(4000);
+    await jest.advanceTimersByTimeAsync(4000);
+    expect(await stopped).toHaveLength(1);
+    // 100 ms + 50 ms of jitter twice; then 9 s, brought forward to 3000 ms; then the deadline.
+    expect(sent.map((entry) => entry.at - started)).toEqual([0, 150, 300, 3000]);
   });
 
   it('stop(): flushes first and returns nothing when all was delivered; sends nothing after', async () => {

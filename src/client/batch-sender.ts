@@ -17,7 +17,21 @@ export type SendBatch = (body: string, signal: AbortSignal) => Promise<HttpReply
 /** Events that will not be delivered, and why. */
 export type ReportError = (error: StatsError, events: StatsEvent[]) => void;
 
-type Outcome = 'done' | 'split' | 'abandoned';
+type Outcome =
+  | { readonly kind: 'done' | 'split' | 'abandoned' }
+  | {
+      /** Delivered but for these events, which the service could not keep just then (429, 503). */
+      readonly kind: 'again';
+      readonly events: QueuedEvent[];
+      readonly failure: StatsError;
+    };
+
+const DONE = { kind: 'done' } as const;
+const SPLIT = { kind: 'split' } as const;
+const ABANDONED = { kind: 'abandoned' } as const;
+
+/** At stop(), the last try starts no later than this share of the deadline before it. */
+const LAST_TRY_SHARE = 0.25;
 
 /** 408, 429 and 5xx are worth another try, as is no answer at all (status 0). */
 export function isRetriable(status: number): boolean {
@@ -28,7 +42,12 @@ export function isRetriable(status: number): boolean {
  * Takes batches off the queue and delivers them, one request at a time so that events arrive
  * in the order they were logged. A batch leaves when it is full or `flushIntervalMs` after the
  * first event waiting; failures that may pass are retried (backoff with full jitter, Retry-After
- * honoured) until they succeed or stop() gives up; a 413 splits the batch in halves.
+ * honoured) until they succeed or stop() gives up; a 413 splits the batch in halves. Events of
+ * a delivered batch that the service could not keep (a `rejected` entry with status 429 or 503)
+ * are sent again, after their Retry-After: an event refused for back-pressure is never dropped.
+ *
+ * stop() keeps delivering until its deadline: a wait that would run past it is cut short once,
+ * so that a last try starts a quarter of the time before the deadline.
  *
  * No timer keeps the process alive while it runs in the background; while someone awaits
  * flush() or stop(), the backoff timer does (they asked to wait).
@@ -42,6 +61,12 @@ export class BatchSender {
   private waiters = 0;
   private stopped = false;
   private readonly abandon = new AbortController();
+  /** Set by stop(): when it gives up, and when the last try must start at the latest. */
+  private deadline?: { readonly at: number; readonly lastTryAt: number };
+  private lastTryTaken = false;
+  private sleeping?: { readonly until: number; readonly wake: () => void };
+  /** Why the events still on their way were not delivered yet, for the shutdown report. */
+  private lastFailureOf?: StatsError;
 
   constructor(
     private readonly queue: EventQueue<QueuedEvent>,
@@ -54,6 +79,11 @@ export class BatchSender {
   /** Events queued or on their way. */
   get pending(): number {
     return this.queue.length + this.inFlight.length;
+  }
+
+  /** The failure of the last try that did not deliver, while events are still on their way. */
+  get lastFailure(): StatsError | undefined {
+    return this.lastFailureOf;
   }
 
   /** Call after queueing: starts a full batch now, else makes sure one leaves within the interval. */
@@ -87,6 +117,9 @@ export class BatchSender {
    * stops for good. Resolves to the events left undelivered, oldest first.
    */
   async stop(timeoutMs: number): Promise<StatsEvent[]> {
+    const now = Date.now();
+    this.deadline = { at: now + timeoutMs, lastTryAt: now + timeoutMs * (1 - LAST_TRY_SHARE) };
+    this.shortenSleep();
     const deadline = setTimeout(() => this.giveUp(), timeoutMs);
     try {
       await this.flush();
@@ -135,33 +168,45 @@ export class BatchSender {
         batchLength(sizes(this.queue), maxBatchEvents, maxBatchBytes),
       );
       const todo: QueuedEvent[][] = [this.inFlight];
+      let again = 0;
       while (todo.length > 0) {
         const batch = todo[0]!;
         const outcome = await this.deliver(batch);
-        if (outcome === 'abandoned') return;
+        if (outcome.kind === 'abandoned') return;
         todo.shift();
-        if (outcome === 'split') todo.unshift(...halves(batch));
+        if (outcome.kind === 'split') todo.unshift(...halves(batch));
+        if (outcome.kind === 'again') todo.unshift(outcome.events);
         this.inFlight = todo.flat();
+        if (outcome.kind === 'again') {
+          // The delivered events are out of inFlight before the wait: stop() must not return them.
+          this.lastFailureOf = outcome.failure;
+          await this.sleep(this.delay(again, outcome.failure));
+          again += 1;
+          if (this.stopped) return;
+        } else {
+          again = 0;
+        }
       }
+      this.lastFailureOf = undefined;
     }
   }
 
-  /** One batch until it is delivered, refused for good, too large (split) or abandoned. */
+  /**
+   * One batch until it is delivered, refused for good, too large (split), delivered but for
+   * events to send again, or abandoned.
+   */
   private async deliver(batch: QueuedEvent[]): Promise<Outcome> {
     const body = batchBody(batch.map((queued) => queued.json));
     for (let attempt = 0; ; attempt += 1) {
       let failure: StatsError;
       try {
         const reply = await this.send(body, this.abandon.signal);
-        if (reply.status >= 200 && reply.status < 300) {
-          this.reportRejected(batch, reply);
-          return 'done';
-        }
-        if (reply.status === 413 && batch.length > 1) return 'split';
+        if (reply.status >= 200 && reply.status < 300) return this.delivered(batch, reply);
+        if (reply.status === 413 && batch.length > 1) return SPLIT;
         failure = StatsError.fromReply(reply);
         if (!isRetriable(reply.status)) {
           this.reportRefused(batch, reply, failure);
-          return 'done';
+          return DONE;
         }
       } catch (error) {
         failure =
@@ -169,13 +214,46 @@ export class BatchSender {
             ? error
             : new StatsError(String(error), { kind: 'unreachable', status: 0, cause: error });
       }
-      if (this.stopped) return 'abandoned';
-      await this.sleep(retryDelay(attempt, failure.retryAfterMs, this.options, this.random));
-      if (this.stopped) return 'abandoned';
+      this.lastFailureOf = failure;
+      if (this.stopped) return ABANDONED;
+      await this.sleep(this.delay(attempt, failure));
+      if (this.stopped) return ABANDONED;
     }
   }
 
-  /** Per-event refusals inside a 200/202 (or a 400 where none was valid): not worth retrying. */
+  private delay(attempt: number, failure: StatsError): number {
+    return retryDelay(attempt, failure.retryAfterMs, this.options, this.random);
+  }
+
+  /**
+   * A 200 or 202: reports the events it rejected for good; those it could not keep just then
+   * (status 429 or 503 in their entry) go again.
+   */
+  private delivered(batch: QueuedEvent[], reply: HttpReply): Outcome {
+    const again: QueuedEvent[] = [];
+    let failure: StatsError | undefined;
+    for (const entry of rejectedEntries(reply.body)) {
+      const queued = batch[entry.index];
+      if (queued === undefined) continue;
+      if (entry.status !== undefined && isRetriable(entry.status)) {
+        again.push(queued);
+        failure ??= new StatsError(entry.reason, {
+          kind: 'refused',
+          status: entry.status,
+          body: entry,
+          ...(entry.retryAfterMs === undefined ? {} : { retryAfterMs: entry.retryAfterMs }),
+        });
+      } else {
+        this.report(
+          new StatsError(entry.reason, { kind: 'rejected', status: reply.status, body: entry }),
+          [queued.event],
+        );
+      }
+    }
+    return failure === undefined ? DONE : { kind: 'again', events: again, failure };
+  }
+
+  /** Per-event refusals of a 400 where none was valid: not worth retrying. */
   private reportRejected(batch: QueuedEvent[], reply: HttpReply): boolean {
     const rejected = rejectedEntries(reply.body);
     for (const entry of rejected) {
@@ -197,19 +275,36 @@ export class BatchSender {
     );
   }
 
-  /** Waits `ms`, or less when stop() gives up. */
+  /**
+   * Waits `ms`, or less when stop() gives up, or until the last try before stop()'s deadline
+   * when the wait would run past it (once: after that last try, the deadline ends the wait).
+   */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(this.backoffTimer);
         this.backoffTimer = undefined;
+        this.sleeping = undefined;
         this.abandon.signal.removeEventListener('abort', done);
         resolve();
       };
+      this.sleeping = { until: Date.now() + ms, wake: done };
       this.backoffTimer = setTimeout(done, ms);
       if (this.waiters === 0) this.backoffTimer.unref();
       this.abandon.signal.addEventListener('abort', done);
+      this.shortenSleep();
     });
+  }
+
+  /** Brings the current wait forward to the last try before the deadline, if it would miss it. */
+  private shortenSleep(): void {
+    const { deadline, sleeping } = this;
+    if (deadline === undefined || sleeping === undefined || this.lastTryTaken) return;
+    if (sleeping.until <= deadline.lastTryAt) return;
+    this.lastTryTaken = true;
+    clearTimeout(this.backoffTimer);
+    this.backoffTimer = setTimeout(sleeping.wake, Math.max(0, deadline.lastTryAt - Date.now()));
+    if (this.waiters === 0) this.backoffTimer.unref();
   }
 }
 
@@ -217,16 +312,35 @@ function* sizes(queue: Iterable<QueuedEvent>): Generator<number> {
   for (const queued of queue) yield queued.bytes;
 }
 
-/** The `rejected` entries of a batch answer (`{ event_ids, rejected: [{ index, reason }] }`). */
-function rejectedEntries(body: unknown): Array<{ index: number; reason: string }> {
+interface RejectedEntry {
+  index: number;
+  reason: string;
+  /** 429 or 503 for an event the service could not keep just then (spool full, overload). */
+  status?: number;
+  retryAfterMs?: number;
+}
+
+/**
+ * The `rejected` entries of a batch answer
+ * (`{ event_ids, rejected: [{ index, reason, status?, retryAfter? }] }`).
+ */
+function rejectedEntries(body: unknown): RejectedEntry[] {
   if (typeof body !== 'object' || body === null || !('rejected' in body)) return [];
   const { rejected } = body;
   if (!Array.isArray(rejected)) return [];
-  return rejected.flatMap((entry: unknown) => {
+  return rejected.flatMap((entry: unknown): RejectedEntry[] => {
     if (typeof entry !== 'object' || entry === null) return [];
-    const { index, reason } = entry as { index?: unknown; reason?: unknown };
-    return typeof index === 'number' && Number.isInteger(index)
-      ? [{ index, reason: typeof reason === 'string' ? reason : 'rejected by stats-service' }]
-      : [];
+    const { index, reason, status, retryAfter } = entry as Record<string, unknown>;
+    if (typeof index !== 'number' || !Number.isInteger(index)) return [];
+    return [
+      {
+        index,
+        reason: typeof reason === 'string' ? reason : 'rejected by stats-service',
+        ...(typeof status === 'number' ? { status } : {}),
+        ...(typeof retryAfter === 'number' && retryAfter >= 0
+          ? { retryAfterMs: retryAfter * 1000 }
+          : {}),
+      },
+    ];
   });
 }

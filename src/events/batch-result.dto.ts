@@ -6,6 +6,14 @@ export class RejectedDto {
   index!: number;
 
   reason!: string;
+
+  /** Only for an event not kept just then (503: the spool full): send it again. */
+  @ApiProperty({ type: 'integer', required: false })
+  status?: number;
+
+  /** With `status`: seconds to wait first. */
+  @ApiProperty({ type: 'integer', required: false })
+  retryAfter?: number;
 }
 
 /** The answer to a batch of events (`POST /log/events`). */

@@ -20,7 +20,7 @@ export const EVENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 export const MEASUREMENT = /^[A-Za-z0-9_.-]{1,128}$/;
 
 /**
- * An event after validation: its flat keys, nulls dropped (README "The API"), `event_id` among them
+ * An event after validation: its flat keys, nulls dropped (docs/API.md, "Events"), `event_id` among them
  * if the client sent one; `eventId` the client's own id when it is a valid one.
  */
 export interface ParsedEvent {
@@ -45,7 +45,7 @@ let poolOffset = 0;
 
 /**
  * 16 random hex digits (64 bits from the CSPRNG). Drawn 1,024 ids at a time: one `randomBytes`
- * call per id was a tenth of the CPU of a 500-event batch (README "Performance"). Each digit is
+ * call per id was a tenth of the CPU of a 500-event batch (docs/PERFORMANCE.md). Each digit is
  * handed out once; the pool lives in this process only.
  */
 function randomHex16(): string {
@@ -101,7 +101,7 @@ export function tagText(value: string | number | boolean): string {
 }
 
 /**
- * README "How events and points are stored": the event goes to `measurement` at `time`, tagged with `event` and the keys
+ * docs/API.md, "How events and points are stored": the event goes to `measurement` at `time`, tagged with `event` and the keys
  * named in EVENT_TAGS; everything else, `uid` and `event_id` included, is a field. The event id
  * is the client's valid one, or one made from `time` (newEventId). An empty tag value cannot be
  * stored by InfluxDB, so such a key is left out. Throws a Refusal for a tag value line protocol

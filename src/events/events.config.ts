@@ -30,7 +30,7 @@ export function parseEventsConfig(env: Env) {
     tagKeys: new Set(tagKeys),
     /**
      * Hours back from now within which an id without a time (and a miss at an id's own time)
-     * is looked for; 0 lifts the bound (README "Reading an event back"). 168 h is the shard
+     * is looked for; 0 lifts the bound (docs/API.md, "Where a read looks"). 168 h is the shard
      * group of an InfluxDB 1.x database with infinite retention: such a read touches one or
      * two shard groups.
      */

@@ -1,14 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Header,
-  HttpCode,
-  Param,
-  Post,
-  Res,
-  UseFilters,
-} from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBody,
@@ -21,7 +11,6 @@ import type { Response } from 'express';
 import { ApiBodyRefusals, ApiRetryLater, ApiTokenAuth } from '../openapi/openapi.decorators';
 import { EVENT_STATUS, ref } from '../openapi/schemas';
 import { BatchResult, EventsService, type Kept } from './events.service';
-import { RateLimitedEventsFilter } from './rate-limited-events.filter';
 import { Refusal } from './refusal';
 
 /** 200 once InfluxDB stored it all, 202 once (some of) it waits in the durable spool. */
@@ -31,9 +20,8 @@ function status(res: Response, outcome: Kept): void {
 
 @ApiTokenAuth()
 @Controller('log')
-// POST bodies are read by the global JsonBodyGuard, after the TokenGuard: no token, no
-// body read (README "Tokens"). A rate-limited request is counted here once its body is read.
-@UseFilters(RateLimitedEventsFilter)
+// POST bodies are read by the global JsonBodyGuard, after the TokenGuard: no token (or no
+// scope, or no rate left), no body read (docs/DEVELOPMENT.md, "Architecture").
 export class EventsController {
   constructor(private readonly events: EventsService) {}
 

@@ -1,4 +1,11 @@
-import { Inject, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import {
+  HttpException,
+  Inject,
+  Injectable,
+  NotFoundException,
+  PayloadTooLargeException,
+} from '@nestjs/common';
+import { RetryLaterException } from '../http/retry-later.exception';
 import { MetricsService } from '../metrics/metrics.service';
 import type { ReadPolicy } from '../store/event-reader';
 import { PointClock } from '../store/point-clock';
@@ -16,10 +23,14 @@ import { answerOf, readAnswerOf, reasonOf } from './store-answer';
 /** Where accepted events went: InfluxDB (200) or the durable spool (202). */
 export type Kept = 'stored' | 'spooled';
 
-/** The answer to a batch of events: ids aligned with the input, null where rejected. */
+/**
+ * The answer to a batch of events: ids aligned with the input, null where rejected. An event
+ * that could not be kept just then (the spool full) carries `status` 503 and `retryAfter`, so
+ * that a client sends it again instead of giving it up.
+ */
 export interface BatchResult {
   event_ids: Array<string | null>;
-  rejected: Array<{ index: number; reason: string }>;
+  rejected: Array<{ index: number; reason: string; status?: number; retryAfter?: number }>;
 }
 
 /**
@@ -75,10 +86,14 @@ export class EventsService {
     }
     if (body.length === 0) throw new Refusal('', 'the array holds no events');
     const result: BatchResult = { event_ids: body.map(() => null), rejected: [] };
-    const reject = (index: number, refusal: Refusal) =>
+    const reject = (index: number, refusal: HttpException) =>
       result.rejected.push({
         index,
         reason: (refusal.getResponse() as { message: string }).message,
+        // Not kept just then (the spool full): the client sends it again after Retry-After.
+        ...(refusal instanceof RetryLaterException
+          ? { status: refusal.getStatus(), retryAfter: refusal.retryAfterSeconds }
+          : {}),
       });
 
     const accepted: Array<{ index: number; point: Point }> = [];
@@ -110,7 +125,7 @@ export class EventsService {
       }
       if (outcome.kind === 'spool_full' || outcome.kind === 'spool_unavailable')
         retryLater = outcome;
-      reject(index, answerOf(outcome) as Refusal);
+      reject(index, answerOf(outcome));
     });
     for (const [key, n] of counts) {
       const [outcome = '', reason = ''] = key.split('\t');
@@ -125,7 +140,7 @@ export class EventsService {
   }
 
   /**
-   * The event with that id as one flat object (README "The API"), with where it is: still in the
+   * The event with that id as one flat object (docs/API.md, "Reading an event back"), with where it is: still in the
    * spool (`queued`) or in InfluxDB (`stored`).
    */
   async findEvent(rawId: string): Promise<{ event: Record<string, unknown>; status: EventStatus }> {

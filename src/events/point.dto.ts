@@ -8,7 +8,7 @@ import { Refusal } from './refusal';
 type Scalar = string | number | boolean;
 
 /**
- * One element of the points (1.1) body: `{measurement, tags, fields}` (README "The API"). The
+ * One element of the points (1.1) body: `{measurement, tags, fields}` (docs/API.md, "Points"). The
  * OpenAPI schema `Point` is derived from this class by the @nestjs/swagger CLI plugin (its
  * properties, what is required, the descriptions below); events.openapi.ts adds only what
  * the class cannot say (the value types of the maps, no other keys).

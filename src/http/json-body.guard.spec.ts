@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { parseHttpConfig } from './http.config';
 import { JsonBodyGuard } from './json-body.guard';
-import { RetryLaterException } from './retry-later.exception';
 
 const MAX_BODY_BYTES = 1024;
 const EVENT = { event: 'click', uid: 'u-1' };
@@ -25,29 +24,24 @@ describe(JsonBodyGuard.name, () => {
   let server: Server;
   let port: number;
   let settle: (outcome: Outcome) => void = () => undefined;
-  /** What a guard marked the next request with (RefusedAfterBody), if anything. */
-  let refuseAfterBody: RetryLaterException | undefined;
 
   // A real HTTP server, so that the guard reads a real IncomingMessage stream.
   beforeAll(async () => {
-    server = createServer(
-      (req: IncomingMessage & { body?: unknown; refuseAfterBody?: RetryLaterException }, res) => {
-        req.body = UNTOUCHED;
-        req.refuseAfterBody = refuseAfterBody;
-        const context = new ExecutionContextHost([req, res]);
-        void Promise.resolve()
-          .then(() => guard.canActivate(context))
-          .then(
-            (allowed): Outcome => ({ nextCalled: allowed, body: req.body }),
-            (error: unknown): Outcome => ({ nextCalled: false, error }),
-          )
-          .then((outcome) => {
-            settle(outcome);
-            res.setHeader('Connection', 'close');
-            res.end();
-          });
-      },
-    );
+    server = createServer((req: IncomingMessage & { body?: unknown }, res) => {
+      req.body = UNTOUCHED;
+      const context = new ExecutionContextHost([req, res]);
+      void Promise.resolve()
+        .then(() => guard.canActivate(context))
+        .then(
+          (allowed): Outcome => ({ nextCalled: allowed, body: req.body }),
+          (error: unknown): Outcome => ({ nextCalled: false, error }),
+        )
+        .then((outcome) => {
+          settle(outcome);
+          res.setHeader('Connection', 'close');
+          res.end();
+        });
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   });
@@ -126,28 +120,6 @@ describe(JsonBodyGuard.name, () => {
         nextCalled: true,
         body: EVENT,
       });
-    });
-  });
-
-  describe('a request the guard refused for its rate', () => {
-    const limited = new RetryLaterException('too many', 2, 429);
-
-    beforeEach(() => {
-      refuseAfterBody = limited;
-    });
-
-    afterEach(() => {
-      refuseAfterBody = undefined;
-    });
-
-    it('is refused with its 429 once the body is read', async () => {
-      const outcome = await send(JSON.stringify([EVENT, EVENT]));
-
-      expect(thrown(outcome)).toBe(limited);
-    });
-
-    it('is refused with its 429 even when the body cannot be read', async () => {
-      await expect(send('{"event":')).resolves.toEqual({ nextCalled: false, error: limited });
     });
   });
 

@@ -11,7 +11,6 @@ import {
 import { text } from 'body-parser';
 import type { Request, Response } from 'express';
 import { httpConfig, HttpConfig } from './http.config';
-import type { RefusedAfterBody } from './retry-later.exception';
 import { bodyRead } from './write-admission';
 
 /**
@@ -86,8 +85,7 @@ export class JsonBodyReader {
  * JsonBodyModule, which app.module.ts imports after AuthModule (Nest runs global guards in the
  * order their modules are imported), so a request without a valid token gets its 401 before
  * anything of its body is read, inflated or parsed (README "Tokens"). Other methods pass with
- * their body unread. Global, so that every POST body is read here: a request the TokenGuard
- * refused for its rate (RefusedAfterBody) is refused once its body is read, whatever the body.
+ * their body unread.
  *
  * A guard rather than an interceptor: a global interceptor put Nest's RxJS plumbing
  * (defer, mergeAll, AsyncResource.bind and its deprecation check) on every request, about 6%
@@ -103,16 +101,10 @@ export class JsonBodyGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
-    const req = http.getRequest<Request & RefusedAfterBody>();
+    const req = http.getRequest<Request>();
     if (req.method !== 'POST') return true;
     // From now on the write waits only for the store (WriteAdmission).
-    const read = this.reader.read(req, http.getResponse<Response>()).finally(() => bodyRead(req));
-    const refusal = req.refuseAfterBody;
-    if (refusal) {
-      await read.catch(() => undefined);
-      throw refusal;
-    }
-    await read;
+    await this.reader.read(req, http.getResponse<Response>()).finally(() => bodyRead(req));
     return true;
   }
 }

@@ -24,12 +24,3 @@ export class RetryLaterException extends HttpException {
     );
   }
 }
-
-/**
- * A request a guard refused before its body was read (the rate limit), but whose body is still
- * read first, so that the refusal can count the events it carried: JsonBodyGuard throws
- * `refuseAfterBody` once the body is read, or could not be.
- */
-export interface RefusedAfterBody {
-  refuseAfterBody?: RetryLaterException;
-}

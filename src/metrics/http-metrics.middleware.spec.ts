@@ -1,6 +1,11 @@
 import type { NextFunction, Request, Response } from 'express';
 import { EventEmitter } from 'node:events';
-import { HttpMetricsMiddleware, UNMATCHED } from './http-metrics.middleware';
+import {
+  HttpMetricsMiddleware,
+  MAX_USER_LABELS,
+  OTHER_USERS,
+  UNMATCHED,
+} from './http-metrics.middleware';
 import { parseMetricsConfig } from './metrics.config';
 import { MetricsService } from './metrics.service';
 
@@ -125,5 +130,68 @@ describe(HttpMetricsMiddleware.name, () => {
 
     expect(nextCalls).toBe(1);
     expect(await counted()).toEqual([]);
+  });
+
+  describe('per user', () => {
+    /** One middleware for many requests, each finished with `status` after `user` was set. */
+    function driver() {
+      const middleware = new HttpMetricsMiddleware(metrics, parseMetricsConfig({}));
+      return (
+        method: string,
+        user: { id: string; username: string } | undefined,
+        status: number,
+      ) => {
+        const request = { method, baseUrl: '/log', user: undefined as unknown };
+        const response = new FakeResponse();
+        middleware.use(request as unknown as Request, response as unknown as Response, () => {
+          // What the TokenGuard does, after the middleware ran and before the answer.
+          request.user = user;
+        });
+        response.statusCode = status;
+        response.emit('finish');
+      };
+    }
+
+    async function perUser(): Promise<Array<{ labels: object; value: number }>> {
+      return (await metrics.userRequests.get()).values.map(({ labels, value }) => ({
+        labels,
+        value,
+      }));
+    }
+
+    it("counts a verified token's writes, reads and refusals under its username", async () => {
+      const send = driver();
+      const alice = { id: 'user_alice', username: 'alice' };
+      send('POST', alice, 200);
+      send('POST', alice, 200);
+      send('POST', alice, 429);
+      send('GET', alice, 403);
+      send('POST', undefined, 401);
+
+      expect(await perUser()).toEqual([
+        { labels: { user: 'alice', method: 'POST', status: '200' }, value: 2 },
+        { labels: { user: 'alice', method: 'POST', status: '429' }, value: 1 },
+        { labels: { user: 'alice', method: 'GET', status: '403' }, value: 1 },
+      ]);
+    });
+
+    it(`names at most ${MAX_USER_LABELS} users; the rest share one label`, async () => {
+      const send = driver();
+      for (let i = 0; i <= MAX_USER_LABELS; i++) {
+        send('POST', { id: `user_${i}`, username: `u${i}` }, 200);
+      }
+      send('POST', { id: 'user_0', username: 'u0' }, 200);
+
+      const series = await perUser();
+      expect(series).toHaveLength(MAX_USER_LABELS + 1);
+      expect(series).toContainEqual({
+        labels: { user: OTHER_USERS, method: 'POST', status: '200' },
+        value: 1,
+      });
+      expect(series).toContainEqual({
+        labels: { user: 'u0', method: 'POST', status: '200' },
+        value: 2,
+      });
+    });
   });
 });

@@ -30,6 +30,25 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /**
+   * Per user: labelled with the username of a verified token (never a token), so that the
+   * series grow with the access file, not with the traffic; past MAX_USER_LABELS users the
+   * rest share one label (HttpMetricsMiddleware).
+   */
+  readonly userRequests = new Counter({
+    name: 'stats_user_requests_total',
+    help: "Requests with a verified token, by user (username), method and status: each user's writes, reads and refusals (403 scope, 429 rate limit, 400, 503, ...)",
+    labelNames: ['user', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly accessReloads = new Counter({
+    name: 'stats_access_reloads_total',
+    help: 'Re-reads of the access file while running (on a change and on SIGHUP), by outcome: loaded, or failed (the previous tokens stay in force)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly httpShed = new Counter({
     name: 'stats_http_shed_total',
     help: 'Writes answered 503 unread because they waited ADMISSION_TIMEOUT_MS for a turn, by reason',

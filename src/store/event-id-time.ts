@@ -1,5 +1,5 @@
 /**
- * Where in time an event with a given id can be (README "Reading an event back"):
+ * Where in time an event with a given id can be (docs/API.md, "Where a read looks"):
  * - `exact`: a server-made id, `entry_` + 32 hex, whose first 16 hex digits are the point's
  *   time in nanoseconds (big-endian, zero-padded) and the last 16 random;
  * - `since`: a UUIDv7 client id (RFC 9562, with dashes), whose first 48 bits are the Unix time

@@ -12,7 +12,7 @@ const INT64_LIMIT = 2 ** 63;
  * spool); `added` the types of earlier points of the same call, so that points of one call (an
  * array, a batch, a replay) also agree with each other.
  *
- * README "How events and points are stored": numbers are floats unless the field is already an
+ * docs/API.md, "How events and points are stored": numbers are floats unless the field is already an
  * integer, and then must be integral; strings and booleans are what they are. For events, the
  * layout rules of data the original wrote apply first (`originalLayout`). A point that conflicts adds nothing to
  * `added`; a point that does not adds its new fields.

@@ -7,7 +7,7 @@ const SCAN_SPAN_NS = NS_PER_HOUR;
 
 /**
  * The searches for an id, in order; the first that finds the event answers, and none finding it
- * is a 404 (README "Reading an event back"). `windowHours` is EVENT_READ_WINDOW_HOURS (0: no
+ * is a 404 (docs/API.md, "Where a read looks"). `windowHours` is EVENT_READ_WINDOW_HOURS (0: no
  * bound). Every search but one without a window touches a bounded stretch of time:
  * - a server id: the moment of its time, then the window (an id of the original that happens
  *   to decode to a time, or an event stored at another time than its id says);
