@@ -2,15 +2,17 @@
  * `npm run bench`: one run, one machine, one table. Starts its own InfluxDB, the production
  * build of the service and a bare Express app, drives each with autocannon in a separate
  * process, and prints the service next to its two ceilings: the framework (bare Express) and
- * the storage (InfluxDB's own write rates). Numbers drift from machine to machine and run to
- * run; the ratios within one run are what to compare. Also checks that every event the
- * service acknowledged is in InfluxDB.
+ * the storage (InfluxDB's own write rates). Every service load runs twice, side by side: with
+ * the shipped defaults and with admission control off (ADMISSION_CONCURRENCY=0), each in a
+ * service process of its own so that its peak RSS is that load's. Numbers drift from machine to
+ * machine and run to run; the ratios within one run are what to compare. Also checks that every
+ * event the service acknowledged is in InfluxDB.
  *
  *   BENCH_SECONDS (10)  length of each load run
  *   BENCH_CONNECTIONS (32)  concurrent connections
- *   BENCH_CPU_PROF (unset)  a directory: each service load then runs in its own service process
+ *   BENCH_CPU_PROF (unset)  a directory: each service load under the shipped defaults then runs
  *     under `node --cpu-prof`, its profile in <dir>/<load>/ (read with test/bench/top-frames.ts)
- *   BENCH_ONLY=read  only the read-back table (read-back.ts), not the load runs
+ *   BENCH_ONLY=read  only the read-back table (read-back.ts), not the load runs; =write the reverse
  *
  * Then the read-back table: GET /log/event/{id} with 1,000 and with 1,000,000 events stored.
  */
@@ -42,23 +44,28 @@ interface Load {
 
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY !== 'read') await benchWrites();
-  await readBack();
+  if (process.env.BENCH_ONLY !== 'write') await readBack();
+}
+
+/** The configurations every service load runs under, side by side. */
+const CONFIGS = [
+  { name: 'shipped defaults', env: {} },
+  // Admission control off: the service as a plain Express app would serve it.
+  { name: 'admission off', env: { ADMISSION_CONCURRENCY: '0' } },
+] as const;
+
+/** What one service load gave under one configuration. */
+interface ServiceRun {
+  load: Load;
+  acknowledged: number;
+  stored: number;
+  peakRssMb: number;
 }
 
 async function benchWrites(): Promise<void> {
   const influx = await startInfluxd();
   const children: ChildProcess[] = [];
   try {
-    const rows: Array<[string, string, string, string, string]> = [];
-    const row = (name: string, load: Load, unit: number, unitName: string) =>
-      rows.push([
-        name,
-        `${Math.round(load.rps * unit).toLocaleString('en')} ${unitName}/s`,
-        load.p50.toFixed(1),
-        load.p99.toFixed(1),
-        `${load.ok} ok, ${load.non2xx} non-2xx, ${load.errors} errors`,
-      ]);
-
     // 1. The framework's ceiling.
     const expressPort = await freePort();
     children.push(
@@ -74,83 +81,171 @@ async function benchWrites(): Promise<void> {
       JSON.stringify(EVENT),
       {},
     );
-    row('bare Express, 1 event/request', express, 1, 'req');
 
-    // 2. InfluxDB alone, one point per write.
+    // 2. InfluxDB alone, one point per write and 5,000 lines per write: the storage ceilings.
     await createDatabase(influx.url, 'bench_raw');
     const single = await autocannon(
       `${influx.url}/write?db=bench_raw&precision=ns`,
       'raw,event=user.login uid="user-1234",amount=12.5 1',
       {},
     );
-    row('InfluxDB /write, 1 point/request', single, 1, 'point');
-
-    // 3, 4 and 5. The service: one event per request, then batches of 100 and of 500.
-    const servicePort = await freePort();
-    const services = new ServiceRuns(servicePort, influx.url, children);
-    await services.start('one-event');
-    const auth = { Authorization: `Token ${DEMO_TOKEN}` };
-    const base = `http://127.0.0.1:${servicePort}`;
-    // The service runs send a fixed number of requests (sized from a short warm-up to last
-    // about BENCH_SECONDS), so every request is answered before the stored count is taken:
-    // with a time limit, autocannon drops requests still in flight that the service stores.
-    const serviceLoad = async (path: string, body: string, minimum: number) => {
-      const warm = await autocannon(`${base}${path}`, body, auth, { seconds: 2 });
-      const before = await settledCount(influx.url);
-      const load = await autocannon(`${base}${path}`, body, auth, {
-        amount: Math.max(minimum, Math.round(warm.rps * SECONDS)),
-      });
-      return { load, stored: (await storedCount(influx.url)) - before };
-    };
-    const one = await serviceLoad('/log/event', JSON.stringify(EVENT), 1000);
-    row('service, 1 event/request', one.load, 1, 'event');
-
-    const batchRuns: Array<{ size: number; load: Load; stored: number }> = [];
-    for (const size of [BATCH, CLIENT_BATCH]) {
-      await services.next(`batch-${size}`);
-      const body = JSON.stringify(Array.from({ length: size }, () => EVENT));
-      const run = await serviceLoad('/log/events', body, 100);
-      row(`service, ${size} events/request`, run.load, size, 'event');
-      batchRuns.push({ size, ...run });
-    }
-    await services.stop();
-    const many = batchRuns[0]!.load;
-
-    // 6. InfluxDB alone, 5,000 lines per write: the storage ceiling.
     const lines = Array.from(
       { length: INFLUX_BATCH },
       (_, i) => `raw,event=user.login uid="user-1234",amount=12.5 ${i + 1}`,
     ).join('\n');
     const batched = await autocannon(`${influx.url}/write?db=bench_raw&precision=ns`, lines, {});
-    row(`InfluxDB /write, ${INFLUX_BATCH} points/request`, batched, INFLUX_BATCH, 'point');
 
-    const ratioExpress = one.load.rps / express.rps;
-    const ratioStorage = (many.rps * BATCH) / (batched.rps * INFLUX_BATCH);
-    const acknowledged = [
-      { name: '1/request', ack: one.load.ok, stored: one.stored },
-      ...batchRuns.map((r) => ({ name: `${r.size}/request`, ack: r.load.ok * r.size, ...r })),
+    // 3. The service: each load under each configuration, each in a process of its own (so that
+    // its peak RSS is that load's), the two configurations one after the other.
+    const loads = [
+      { name: '1 event/request', path: '/log/event', size: 1, minimum: 1000 },
+      { name: `${BATCH} events/request`, path: '/log/events', size: BATCH, minimum: 100 },
+      {
+        name: `${CLIENT_BATCH} events/request`,
+        path: '/log/events',
+        size: CLIENT_BATCH,
+        minimum: 50,
+      },
     ];
-    const lines_ = [
+    const runs = new Map<string, ServiceRun[]>();
+    for (const load of loads) {
+      const body =
+        load.size === 1
+          ? JSON.stringify(EVENT)
+          : JSON.stringify(Array.from({ length: load.size }, () => EVENT));
+      const pair: ServiceRun[] = [];
+      for (const config of CONFIGS) {
+        pair.push(await serviceRun(influx.url, children, config, load, body));
+      }
+      runs.set(load.name, pair);
+    }
+
+    const rate = (l: Load, unit: number, unitName: string) =>
+      `${Math.round(l.rps * unit).toLocaleString('en')} ${unitName}/s`;
+    const answers = (l: Load) => `${l.ok} ok, ${l.non2xx} non-2xx, ${l.errors} errors`;
+    const ceilings = [
+      [
+        'bare Express, 1 event/request',
+        rate(express, 1, 'req'),
+        express.p50.toFixed(1),
+        express.p99.toFixed(1),
+        answers(express),
+      ],
+      [
+        'InfluxDB /write, 1 point/request',
+        rate(single, 1, 'point'),
+        single.p50.toFixed(1),
+        single.p99.toFixed(1),
+        answers(single),
+      ],
+      [
+        `InfluxDB /write, ${INFLUX_BATCH} points/request`,
+        rate(batched, INFLUX_BATCH, 'point'),
+        batched.p50.toFixed(1),
+        batched.p99.toFixed(1),
+        answers(batched),
+      ],
+    ];
+    const serviceRows = loads.flatMap((load) =>
+      runs
+        .get(load.name)!
+        .map((run, i) => [
+          `service, ${load.name}, ${CONFIGS[i]!.name}`,
+          rate(run.load, load.size, 'event'),
+          run.load.p50.toFixed(1),
+          run.load.p99.toFixed(1),
+          `${answers(run.load)}; stored ${run.stored} of ${run.acknowledged}; peak RSS ${run.peakRssMb.toFixed(0)} MB`,
+        ]),
+    );
+    const [oneDefault, oneOff] = runs.get(loads[0]!.name)!;
+    const [batchDefault, batchOff] = runs.get(loads[1]!.name)!;
+    const all = [...runs.values()].flat();
+    const defaults = [...runs.values()].map((pair) => pair[0]!);
+    const perSecond = (run: ServiceRun, size: number) => run.load.rps * size;
+    const check = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    const ratioExpress = oneDefault!.load.rps / express.rps;
+    const batchRate = perSecond(batchDefault!, BATCH);
+    const ratioStorage = batchRate / (batched.rps * INFLUX_BATCH);
+    const maxRss = Math.max(...defaults.map((run) => run.peakRssMb));
+    const report = [
       `stats-service benchmark: ${SECONDS} s per run, ${CONNECTIONS} connections, node ${process.version}, ${cpuModel()}`,
       '',
-      table(['load', 'rate', 'p50 ms', 'p99 ms', 'answers'], rows),
+      table(['load', 'rate', 'p50 ms', 'p99 ms', 'answers'], [...ceilings, ...serviceRows]),
       '',
-      `service peak RSS: ${services.peakRssMb.toFixed(0)} MB   target < 200 MB`,
-      `service/Express (1 event/request): ${ratioExpress.toFixed(2)}   target >= 0.45`,
-      `service 1 event/request p99: ${one.load.p99.toFixed(1)} ms   target < 50 ms`,
-      `service ${BATCH}-event batches: ${Math.round(many.rps * BATCH).toLocaleString('en')} events/s   target >= 75,000`,
-      `batched service/InfluxDB batched: ${ratioStorage.toFixed(2)}   target >= 0.15`,
-      ...acknowledged.map(
-        (a) =>
-          `acknowledged vs stored, ${a.name}: ${a.ack} acknowledged, ${a.stored} stored ${a.ack === a.stored ? '(equal)' : '(MISMATCH)'}`,
-      ),
+      `shipped defaults vs admission off, 1 event/request: ${(oneDefault!.load.rps / oneOff!.load.rps).toFixed(2)}; ` +
+        `${BATCH}-event batches: ${(batchRate / perSecond(batchOff!, BATCH)).toFixed(2)}   (within noise of 1.00)`,
+      `service/Express, 1 event/request: ${ratioExpress.toFixed(2)}   target >= 0.50 ${check(ratioExpress >= 0.5)}`,
+      `service, ${BATCH}-event batches: ${Math.round(batchRate).toLocaleString('en')} events/s   target >= 100,000 ${check(batchRate >= 100_000)}`,
+      `batched service/InfluxDB batched: ${ratioStorage.toFixed(3)}   target >= 0.12 ${check(ratioStorage >= 0.12)}`,
+      `service peak RSS (shipped defaults, largest of the loads): ${maxRss.toFixed(0)} MB   target < 160 MB ${check(maxRss < 160)}`,
+      `non-2xx answers (shipped defaults): ${defaults.reduce((n, run) => n + run.load.non2xx + run.load.errors, 0)}   target 0`,
+      `stored = acknowledged in every run: ${all.every((run) => run.stored === run.acknowledged) ? 'yes' : 'NO'}`,
     ];
-    process.stdout.write(`${lines_.join('\n')}\n`);
-    if (acknowledged.some((a) => a.ack !== a.stored)) process.exitCode = 1;
+    process.stdout.write(`${report.join('\n')}\n`);
+    if (all.some((run) => run.stored !== run.acknowledged)) process.exitCode = 1;
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await influx.stop();
   }
+}
+
+/**
+ * One load against a service process of its own under `config`: a short warm-up sizes a run
+ * of a fixed number of requests to last about BENCH_SECONDS (with a time limit, autocannon drops
+ * requests still in flight that the service then stores), then the stored count is compared
+ * with what was acknowledged, and the process's peak RSS read before it stops.
+ */
+async function serviceRun(
+  influxUrl: string,
+  children: ChildProcess[],
+  config: (typeof CONFIGS)[number],
+  load: { name: string; path: string; size: number; minimum: number },
+  body: string,
+): Promise<ServiceRun> {
+  const port = await freePort();
+  const database = `bench_${children.length}`;
+  const profileDir =
+    CPU_PROF && config.env === CONFIGS[0].env
+      ? join(CPU_PROF, load.name.replace(/\W+/g, '-'))
+      : undefined;
+  const spawned = Date.now();
+  const child = await startChild(
+    'node',
+    [
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      join(REPO, 'dist', 'main.js'),
+    ],
+    {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      INFLUX_URL: influxUrl,
+      INFLUX_DATABASE: database,
+      ACCESS_JSON: join(REPO, 'access.json'),
+      SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-spool-')),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      ...config.env,
+    },
+    'successfully started',
+  );
+  children.push(child);
+  if (profileDir) {
+    // top-frames.ts leaves out the samples of start-up.
+    mkdirSync(profileDir, { recursive: true });
+    writeFileSync(join(profileDir, 'ready-ms'), String(Date.now() - spawned));
+  }
+  const url = `http://127.0.0.1:${port}${load.path}`;
+  const auth = { Authorization: `Token ${DEMO_TOKEN}` };
+  const warm = await autocannon(url, body, auth, { seconds: 2 });
+  const before = await settledCount(influxUrl, database);
+  const measured = await autocannon(url, body, auth, {
+    amount: Math.max(load.minimum, Math.round(warm.rps * SECONDS)),
+  });
+  const stored = (await storedCount(influxUrl, database)) - before;
+  const peak = peakRssMb(child.pid!);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+  return { load: measured, acknowledged: measured.ok * load.size, stored, peakRssMb: peak };
 }
 
 /** The read-back table (read-back.ts), with an InfluxDB and a service of its own. */
@@ -190,79 +285,22 @@ async function readBack(): Promise<void> {
 }
 
 /**
- * The service process(es) of the run. Normally one process serves every service load, so its
- * peak RSS covers them all; with BENCH_CPU_PROF each load gets its own process under
- * `node --cpu-prof`, so that each profile holds one load (written when the process exits).
- */
-class ServiceRuns {
-  peakRssMb = 0;
-  private child?: ChildProcess;
-
-  constructor(
-    private readonly port: number,
-    private readonly influxUrl: string,
-    private readonly children: ChildProcess[],
-  ) {}
-
-  async start(load: string): Promise<void> {
-    const profile = CPU_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${join(CPU_PROF, load)}`] : [];
-    const spawned = Date.now();
-    this.child = await startChild(
-      'node',
-      [...profile, join(REPO, 'dist', 'main.js')],
-      {
-        PORT: String(this.port),
-        HOST: '127.0.0.1',
-        INFLUX_URL: this.influxUrl,
-        INFLUX_DATABASE: 'bench_service',
-        ACCESS_JSON: join(REPO, 'access.json'),
-        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-      },
-      'successfully started',
-    );
-    this.children.push(this.child);
-    // top-frames.ts leaves out the samples of start-up.
-    if (CPU_PROF) {
-      mkdirSync(join(CPU_PROF, load), { recursive: true });
-      writeFileSync(join(CPU_PROF, load, 'ready-ms'), String(Date.now() - spawned));
-    }
-  }
-
-  /** With BENCH_CPU_PROF, a fresh process for the next load; otherwise the same one. */
-  async next(load: string): Promise<void> {
-    if (!CPU_PROF) return;
-    await this.stop();
-    await this.start(load);
-  }
-
-  /** Records the peak RSS and stops the process, waiting for it (and its profile) to finish. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    this.peakRssMb = Math.max(this.peakRssMb, peakRssMb(child.pid!));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-}
-
-/**
  * The stored count once the requests a time-limited run left in flight are stored: unchanged
  * for a second (a 500-event batch can take longer than that under load).
  */
-async function settledCount(url: string): Promise<number> {
-  let count = await storedCount(url);
+async function settledCount(url: string, database: string): Promise<number> {
+  let count = await storedCount(url, database);
   for (let tries = 0; tries < 30; tries++) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const now = await storedCount(url);
+    const now = await storedCount(url, database);
     if (now === count) return now;
     count = now;
   }
   return count;
 }
 
-async function storedCount(url: string): Promise<number> {
-  const rows = await influxQuery(url, 'bench_service', 'SELECT COUNT("uid") FROM "analytics"');
+async function storedCount(url: string, database: string): Promise<number> {
+  const rows = await influxQuery(url, database, 'SELECT COUNT("uid") FROM "analytics"');
   return Number(rows[0]?.count ?? 0);
 }
 

@@ -933,13 +933,21 @@ async function spike(scope: Scope, connections: number): Promise<void> {
   const goodput = ackedPerSecond(answers, t.acked.length);
   const answerMs = answers.map((a) => a.at - a.sentAt).sort((a, b) => a - b);
   const answerP99 = percentile(answerMs, 99);
+  const p99Of = (status: number) =>
+    percentile(
+      answers
+        .filter((a) => a.status === status)
+        .map((a) => a.at - a.sentAt)
+        .sort((a, b) => a - b),
+      99,
+    );
   const port = probeFigures(onPort);
   const health = probeFigures(onHealthPort);
   const shed = await counter(service, 'stats_http_shed_total');
   scope.summary.push(
     `capacity (${CLOSED_LOOP_CLIENTS} clients): ${capacity.toFixed(0)}/s; spike goodput ` +
       `${goodput.toFixed(0)}/s (${((100 * goodput) / capacity).toFixed(0)} %); answers p50 ` +
-      `${percentile(answerMs, 50)} ms, p99 ${answerP99} ms`,
+      `${percentile(answerMs, 50)} ms, p99 ${answerP99} ms (200: ${p99Of(200)} ms, 503: ${p99Of(503)} ms)`,
     `/ping on PORT: ${port.count} probes, p50 ${port.p50} ms, p99 ${port.p99} ms, max ${port.max} ms, not 200: ${port.failed}`,
     `/ping on HEALTH_PORT: ${health.count} probes, p50 ${health.p50} ms, p99 ${health.p99} ms, max ${health.max} ms, not 200: ${health.failed}`,
   );
