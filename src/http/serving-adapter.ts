@@ -28,7 +28,7 @@ export class ServingAdapter extends ExpressAdapter {
     // Node answers a missing Host with an empty 400; refuseWithoutHost answers it in JSON.
     const server = createServer({ requireHostHeader: false }, (req, res) => {
       if (refuseWithoutHost(req, res)) return;
-      if (this.admission) this.admission.admit(req, res, () => serve(req, res));
+      if (this.admission) this.admission.admit(req, res, serve);
       else serve(req, res);
     });
     configureHttpServer(server);

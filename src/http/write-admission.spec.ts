@@ -41,7 +41,9 @@ function admission(env: Record<string, string>) {
   const gate = new WriteAdmission(parseHttpConfig(env), metrics, { now: () => Date.now() });
   const send = (method = 'POST', url = '/log/event') => {
     const exchange = new FakeExchange(method, url);
-    gate.admit(exchange.req, exchange.res, () => (exchange.served = true));
+    gate.admit(exchange.req, exchange.res, () => {
+      exchange.served = true;
+    });
     return exchange;
   };
   const shed = async () =>

@@ -37,21 +37,31 @@ export interface Clock {
 }
 const MONOTONIC: Clock = { now: () => performance.now() };
 
-/** Marks an admitted write's request, so that the body reader can say its body is read. */
+/** Marks an admitted write's request and response, so that both lead to its place. */
 const SERVED = Symbol('admitted write');
 
 interface Served {
-  /** Gives its place up (once): answered, gone, or served too long. */
-  end(): void;
+  owner: WriteAdmission;
   ended: boolean;
   /** When its body was read (on the clock), undefined until then. */
-  readAt?: number;
+  readAt: number | undefined;
 }
+
+type Marked<T> = T & { [SERVED]?: Served };
+
+/** A served write's response closed: its place is free. One function for every response. */
+function closed(this: ServerResponse): void {
+  const served = (this as Marked<ServerResponse>)[SERVED];
+  served?.owner.release(served);
+}
+
+/** Serves a request admitted (Express, for the ServingAdapter): the same function for all. */
+export type Serve = (req: IncomingMessage, res: ServerResponse) => void;
 
 interface Waiting {
   req: IncomingMessage;
   res: ServerResponse;
-  next: () => void;
+  serve: Serve;
   /** When it joined the line, on the clock, with any stall since taken off. */
   since: number;
 }
@@ -61,7 +71,7 @@ interface Waiting {
  * on the write holds its place for at most SERVED_AT_MOST_MS more.
  */
 export function bodyRead(req: IncomingMessage, now = performance.now()): void {
-  const served = (req as IncomingMessage & { [SERVED]?: Served })[SERVED];
+  const served = (req as Marked<IncomingMessage>)[SERVED];
   if (served && served.readAt === undefined) served.readAt = now;
 }
 
@@ -141,34 +151,41 @@ export class WriteAdmission implements OnModuleInit, OnApplicationShutdown {
     return this.active;
   }
 
-  /** The Node server's request listener calls this for every request; `next` serves it. */
-  readonly admit = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+  /**
+   * The Node server's request listener calls this for every request; `serve` serves it (at once,
+   * or once the write has its turn). No closure per request: the hot path allocates one small
+   * record for a write.
+   */
+  readonly admit = (req: IncomingMessage, res: ServerResponse, serve: Serve): void => {
     const limit = this.config.admissionConcurrency;
-    if (limit === 0 || req.method !== 'POST' || !WRITE.test(req.url ?? '')) return next();
+    if (limit === 0 || req.method !== 'POST' || !WRITE.test(req.url ?? '')) return serve(req, res);
     this.startWatch();
     if (this.active < limit && this.line.length === 0) {
       this.metrics.admissionWait.observe(0);
-      return this.serve(req, res, next);
+      return this.serve(req, res, serve);
     }
-    this.line.push({ req, res, next, since: this.clock.now() });
+    this.line.push({ req, res, serve, since: this.clock.now() });
   };
 
-  private serve(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  private serve(req: IncomingMessage, res: ServerResponse, serve: Serve): void {
     this.active++;
     this.admittedSinceWatch++;
-    const end = (): void => {
-      if (served.ended) return;
-      served.ended = true;
-      this.active--;
-      this.serving.delete(served);
-      res.off('close', end);
-      this.schedulePump();
-    };
-    const served: Served = { ended: false, end };
-    (req as IncomingMessage & { [SERVED]?: Served })[SERVED] = served;
+    const served: Served = { owner: this, ended: false, readAt: undefined };
+    (req as Marked<IncomingMessage>)[SERVED] = served;
+    (res as Marked<ServerResponse>)[SERVED] = served;
     this.serving.add(served);
-    res.once('close', end);
-    next();
+    // 'close' comes once per response, answered or not.
+    res.on('close', closed);
+    serve(req, res);
+  }
+
+  /** Gives a served write's place up (once): answered, gone, or served too long. */
+  release(served: Served): void {
+    if (served.ended) return;
+    served.ended = true;
+    this.active--;
+    this.serving.delete(served);
+    this.schedulePump();
   }
 
   private schedulePump(): void {
@@ -187,7 +204,7 @@ export class WriteAdmission implements OnModuleInit, OnApplicationShutdown {
       // The client may have gone while it waited.
       if (next.res.destroyed) continue;
       this.metrics.admissionWait.observe((now - next.since) / 1000);
-      this.serve(next.req, next.res, next.next);
+      this.serve(next.req, next.res, next.serve);
     }
   };
 
@@ -234,7 +251,8 @@ export class WriteAdmission implements OnModuleInit, OnApplicationShutdown {
 
   private endOverdue(now: number): void {
     for (const served of this.serving) {
-      if (served.readAt !== undefined && now - served.readAt >= SERVED_AT_MOST_MS) served.end();
+      if (served.readAt !== undefined && now - served.readAt >= SERVED_AT_MOST_MS)
+        this.release(served);
     }
   }
 
