@@ -1,3 +1,5 @@
+import * as rules from './line-protocol-rules';
+
 /** The four field types line protocol writes (`1.5`, `1i`, `"text"`, `true`). */
 export type LineFieldType = 'float' | 'integer' | 'string' | 'boolean';
 
@@ -19,50 +21,32 @@ export interface LineField {
   readonly value: string | number | boolean;
 }
 
-/**
- * Line protocol escapes, as `escape` of @influxdata/influxdb-client writes them
- * (line-protocol.spec.ts holds the two to each other), with a fast path for the usual text that
- * needs none: the library's loop over every character was the largest share of line building.
- */
-const ESCAPES: Readonly<Record<string, string>> = {
-  ',': '\\,',
-  ' ': '\\ ',
-  '=': '\\=',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-  '"': '\\"',
-  '\\': '\\\\',
-};
-const MEASUREMENT_SPECIAL = /[, \n\r\t]/;
-const MEASUREMENT_SPECIALS = /[, \n\r\t]/g;
-const TAG_SPECIAL = /[, =\n\r\t]/;
-const TAG_SPECIALS = /[, =\n\r\t]/g;
-const QUOTED_SPECIAL = /["\\]/;
-const QUOTED_SPECIALS = /["\\]/g;
-const escaped = (char: string) => ESCAPES[char]!;
-
-/** A measurement name. */
+/** A measurement name (see line-protocol-rules.ts for what can be one). */
 export function escapeMeasurement(text: string): string {
-  return MEASUREMENT_SPECIAL.test(text) ? text.replace(MEASUREMENT_SPECIALS, escaped) : text;
+  return rules.escapeMeasurement(text);
 }
 
-/** A tag key, tag value or field key. */
+/** A tag key or tag value. */
 export function escapeTag(text: string): string {
-  return TAG_SPECIAL.test(text) ? text.replace(TAG_SPECIALS, escaped) : text;
+  return rules.escapeTag(text);
+}
+
+/** A field key: as a tag, and `"` escaped too. */
+export function escapeFieldKey(text: string): string {
+  return rules.escapeFieldKey(text);
 }
 
 /** A string field value, in double quotes. */
 export function quoted(text: string): string {
-  return `"${QUOTED_SPECIAL.test(text) ? text.replace(QUOTED_SPECIALS, escaped) : text}"`;
+  return rules.quoteString(text);
 }
 
 function fieldValue(field: LineField): string {
   switch (field.type) {
     case 'float':
-      return String(field.value);
+      return rules.floatText(field.value as number);
     case 'integer':
-      return `${BigInt(field.value)}i`;
+      return rules.integerText(field.value as number);
     case 'string':
       return quoted(field.value as string);
     case 'boolean':
@@ -71,9 +55,8 @@ function fieldValue(field: LineField): string {
 }
 
 /**
- * Line protocol for one point, its fields as typed. Callers have already refused what line
- * protocol cannot carry (control characters in names and tags, non-finite numbers, empty tag
- * values, no fields).
+ * Line protocol for one point, its fields as typed. Callers have already refused, with the rules
+ * of line-protocol-rules.ts, what line protocol cannot carry (and points without fields).
  */
 export function toLine(point: LinePoint, fields: readonly LineField[]): string {
   let line = escapeMeasurement(point.measurement);
@@ -82,7 +65,7 @@ export function toLine(point: LinePoint, fields: readonly LineField[]): string {
   for (const [key, value] of tags) line += `,${escapeTag(key)}=${escapeTag(value)}`;
   let separator = ' ';
   for (const field of fields) {
-    line += `${separator}${escapeTag(field.key)}=${fieldValue(field)}`;
+    line += `${separator}${escapeFieldKey(field.key)}=${fieldValue(field)}`;
     separator = ',';
   }
   return `${line} ${point.time}`;
