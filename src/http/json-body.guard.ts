@@ -8,28 +8,29 @@ import {
   Injectable,
   PayloadTooLargeException,
 } from '@nestjs/common';
-import { text } from 'body-parser';
+import { raw } from 'body-parser';
 import type { Request, Response } from 'express';
+import { parseExactJson, JsonRefusal, type JsonPath } from './exact-json';
 import { httpConfig, HttpConfig } from './http.config';
 import { bodyRead } from './write-admission';
+
+/** A charset other than UTF-8 that a Content-Type may name; its bytes are decoded first. */
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
 
 /**
  * Reads a POST body as JSON whatever its Content-Type: the original (Pyramid's `json_body`)
  * did, so `curl -d '{...}'` without a JSON content type works as it always has.
  * `Content-Encoding: gzip`/`deflate`/`br` bodies are inflated as a stream, and MAX_BODY_BYTES
  * bounds the inflated size: a small body that inflates past it is cut off at the limit.
- * Errors are thrown as Nest exceptions (JSON bodies); parse errors never quote the body.
+ * The bytes are parsed by parseExactJson, so that what is stored is what was sent: integers
+ * beyond 2^53 kept exactly (as bigint), invalid UTF-8 and lone surrogates refused naming the
+ * key. Errors are thrown as Nest exceptions (JSON bodies); refusals never quote the body.
  */
 export class JsonBodyReader {
   private readonly parse: (req: Request, res: Response, next: (error?: unknown) => void) => void;
 
   constructor(private readonly maxBodyBytes: number) {
-    this.parse = text({
-      type: () => true,
-      limit: maxBodyBytes,
-      inflate: true,
-      defaultCharset: 'utf-8',
-    });
+    this.parse = raw({ type: () => true, limit: maxBodyBytes, inflate: true });
   }
 
   /** Reads the body and sets `req.body` to its JSON value, or throws the refusal. */
@@ -37,15 +38,10 @@ export class JsonBodyReader {
     await new Promise<void>((resolve, reject) =>
       this.parse(req, res, (error?: unknown) => (error ? reject(this.refusal(error)) : resolve())),
     );
-    const body: unknown = req.body;
-    if (typeof body !== 'string' || body.trim() === '') {
-      throw new BadRequestException('the body must be a JSON object or array; it is empty');
-    }
-    try {
-      req.body = JSON.parse(body) as unknown;
-    } catch {
-      throw new BadRequestException('the body is not valid JSON');
-    }
+    const bytes = utf8(req.body as Buffer, req.headers['content-type']);
+    const value = parseExactJson(bytes);
+    if (value instanceof JsonRefusal) throw refusalOf(value);
+    req.body = value;
   }
 
   private refusal(error: unknown): HttpException {
@@ -78,6 +74,57 @@ export class JsonBodyReader {
         return new BadRequestException('the body could not be read (truncated or corrupt)');
     }
   }
+}
+
+/**
+ * The body as UTF-8 bytes: as sent, unless its Content-Type names another charset (the text is
+ * then decoded from it; one Node cannot decode is refused 415).
+ */
+function utf8(body: Buffer | undefined, contentType: string | undefined): Buffer {
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+  const charset = contentType === undefined ? undefined : CHARSET.exec(contentType)?.[1];
+  if (charset === undefined || /^utf-?8$/i.test(charset)) return bytes;
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(charset);
+  } catch {
+    throw new HttpException(
+      {
+        statusCode: 415,
+        error: 'Unsupported Media Type',
+        message: 'the charset of the body is not supported; send UTF-8',
+      },
+      HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+    );
+  }
+  return Buffer.from(decoder.decode(bytes), 'utf8');
+}
+
+/** At most this much of a key is quoted in a refusal: a key can be as long as the body. */
+const QUOTED_KEY = 64;
+
+/**
+ * A 400 as the events API words them (`key`, `rule`, `message` = key and rule): the key is the
+ * JSON path of the key at fault (`[0].fields.count`, `a.b`), cut to 64 characters; no value is
+ * ever quoted.
+ */
+function refusalOf(refusal: JsonRefusal): BadRequestException {
+  const key = displayPath(refusal.path);
+  return new BadRequestException({
+    statusCode: 400,
+    error: 'Bad Request',
+    message: key === '' ? refusal.rule : `${key}: ${refusal.rule}`,
+    key,
+    rule: refusal.rule,
+  });
+}
+
+function displayPath(path: JsonPath): string {
+  let shown = '';
+  for (const piece of path) {
+    shown += typeof piece === 'number' ? `[${piece}]` : shown === '' ? piece : `.${piece}`;
+  }
+  return shown.length > QUOTED_KEY ? `${shown.slice(0, QUOTED_KEY)}…` : shown;
 }
 
 /**
