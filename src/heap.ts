@@ -9,8 +9,9 @@ export const HEAP_GROWING_PERCENT = 50;
  * is promoted and then dies in the old space. V8 lets the old space grow up to four times its
  * live size before collecting it, so a service with ~30 MB live stood at 200 MB RSS under the
  * benchmark's single-event load and 230 MB under 100-event batches. A factor of 1.5 keeps both
- * under 160 MB, with no throughput difference we could tell from the machine's noise (docs/PERFORMANCE.md, "Memory"). A `--heap-growing-percent` given in NODE_OPTIONS
- * or on the command line wins.
+ * under 160 MB, with no throughput difference we could tell from the machine's noise
+ * (docs/PERFORMANCE.md, "Memory"). A `--heap-growing-percent` given in NODE_OPTIONS or on the
+ * command line wins.
  */
 export function keepHeapSmall(): void {
   const given = `${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`;

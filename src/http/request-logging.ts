@@ -33,7 +33,7 @@ const FLUSH_EVERY_MS = 1000;
  * Why not pino-http through nestjs-pino's middleware: measured under `npm run bench`, its
  * per-request child logger, serializers and the AsyncLocalStorage scope nestjs-pino opens
  * around every request cost a third of the service's single-event throughput (docs/PERFORMANCE.md,
- * "Profile"). nestjs-pino still writes the application's own lines, through this logger; those
+ * "Profiles"). nestjs-pino still writes the application's own lines, through this logger; those
  * lines carry no request id (there is no per-request scope to take it from).
  */
 export class RequestLog {
