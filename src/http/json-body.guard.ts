@@ -132,12 +132,12 @@ function displayPath(path: JsonPath): string {
  * Reads POST bodies with {@link JsonBodyReader}: the last global guard, registered by
  * JsonBodyModule, which app.module.ts imports after AuthModule (Nest runs global guards in the
  * order their modules are imported), so a request without a valid token gets its 401 before
- * anything of its body is read, inflated or parsed (README "Tokens"). Other methods pass with
- * their body unread.
+ * anything of its body is read, inflated or parsed (docs/DEVELOPMENT.md, "Architecture").
+ * Other methods pass with their body unread.
  *
  * A guard rather than an interceptor: a global interceptor put Nest's RxJS plumbing
  * (defer, mergeAll, AsyncResource.bind and its deprecation check) on every request, about 6%
- * of the CPU profile at one event per request (README "Performance").
+ * of the CPU profile at one event per request (docs/PERFORMANCE.md, "The benchmark").
  */
 @Injectable()
 export class JsonBodyGuard implements CanActivate {
