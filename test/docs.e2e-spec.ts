@@ -75,6 +75,13 @@ describe.each(documents())('%s', (path) => {
     expect(sections.filter((heading) => !listed.has(`#${heading.anchor}`))).toEqual([]);
   });
 
+  it('names only files of the repository that exist (`src/…`, `test/…`, `config/…` in backquotes)', () => {
+    const named = [...prose(text).matchAll(/`((?:src|test|config|\.ci|vendor)\/[\w./-]+)`/g)].map(
+      (match) => match[1]!,
+    );
+    expect(named.filter((file) => !existsSync(join(REPO, file)))).toEqual([]);
+  });
+
   it('has no relative link to a missing file or anchor', () => {
     const broken: string[] = [];
     for (const link of links(text)) {
