@@ -8,6 +8,7 @@ import { HealthListener } from './health/health-listener';
 import { httpConfig, type HttpConfig } from './http/http.config';
 import { listen } from './http/listen';
 import { malformedPath } from './http/malformed-path';
+import { RequestLog } from './http/request-logging';
 import { ServingAdapter } from './http/serving-adapter';
 import { WriteAdmission } from './http/write-admission';
 import { setupOpenApi } from './api-docs/openapi-document';
@@ -34,7 +35,7 @@ export async function createApp(): Promise<NestExpressApplication> {
   });
   app.useLogger(app.get(Logger));
   app.flushLogs();
-  adapter.admitWith(app.get(WriteAdmission));
+  adapter.useParts(app.get(RequestLog), app.get(WriteAdmission));
   app.use(malformedPath);
   app.disable('x-powered-by');
   // Express would hash every answer for an ETag; no client revalidates these answers.

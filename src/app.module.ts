@@ -7,7 +7,8 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { httpConfig } from './http/http.config';
 import { JsonBodyModule } from './http/json-body.module';
-import { requestLogging } from './http/request-logging';
+import { RequestLogModule } from './http/request-log.module';
+import { nestLogging, RequestLog } from './http/request-logging';
 import { RetryLaterFilter } from './http/retry-later.filter';
 import { WriteAdmission } from './http/write-admission';
 import { MetricsModule } from './metrics/metrics.module';
@@ -15,10 +16,11 @@ import { MetricsModule } from './metrics/metrics.module';
 @Module({
   imports: [
     LoggerModule.forRootAsync({
-      imports: [ConfigModule.forFeature(httpConfig)],
-      inject: [httpConfig.KEY],
-      useFactory: requestLogging,
+      imports: [RequestLogModule],
+      inject: [RequestLog],
+      useFactory: nestLogging,
     }),
+    RequestLogModule,
     ConfigModule.forFeature(httpConfig),
     AuthModule,
     // After AuthModule: its TokenGuard runs first, then every POST body is read (docs/DEVELOPMENT.md, "Architecture").

@@ -3,6 +3,9 @@ import { ConfigError } from './env';
 import { createApp, serve } from './app.factory';
 import { httpConfig } from './http/http.config';
 import { checkAddress } from './http/listen';
+import { keepHeapSmall } from './heap';
+
+keepHeapSmall();
 
 async function bootstrap(): Promise<void> {
   const { port, healthPort, host } = httpConfig();

@@ -1,7 +1,8 @@
 /**
  * No token, secret or signature in the output of the built service at any LOG_LEVEL (docs/OPERATIONS.md,
  * "Logs"): `node dist/main.js` at debug and at trace gets the token in the Authorization header, in
- * `?token=`, in the body, in a malformed header and as a bad token, and its whole stdout and
+ * `?token=`, in the body (as a value, a key, in broken JSON), in the URL path, in another header,
+ * as X-Request-Id, in a malformed header and as a bad token, and its whole stdout and
  * stderr are searched for the token, the access secret and the token's signature part. Needs
  * `npm run build` first.
  */
@@ -89,6 +90,30 @@ describe.each(['debug', 'trace'])('dist/main.js at LOG_LEVEL=%s', (level) => {
       await send('read', '/log/event/entry_00000000000000000000000000000000', {
         headers: { Authorization: `Token ${DEMO_TOKEN}` },
       });
+      // A token pasted where an id goes, as a whole path, and in a header no one reads.
+      await send('path', `/log/event/${DEMO_TOKEN}`, {
+        headers: { Authorization: `Token ${DEMO_TOKEN}` },
+      });
+      await send('encoded path', `/log/event/${encodeURIComponent(DEMO_TOKEN)}`, {
+        headers: { Authorization: `Token ${DEMO_TOKEN}` },
+      });
+      await send('whole path', `/${DEMO_TOKEN}`, {});
+      await send('other header', '/log/event', {
+        method: 'POST',
+        headers: { Authorization: `Token ${DEMO_TOKEN}`, 'X-Api-Key': DEMO_TOKEN },
+        body: event,
+      });
+      await send('request id', '/ping', { headers: { 'X-Request-Id': DEMO_TOKEN } });
+      await send('broken body', '/log/event', {
+        method: 'POST',
+        headers: { Authorization: `Token ${DEMO_TOKEN}` },
+        body: `{"token": "${DEMO_TOKEN}", "secret": "${DEMO_SECRET}"`,
+      });
+      await send('token as a key', '/log/event', {
+        method: 'POST',
+        headers: { Authorization: `Token ${DEMO_TOKEN}` },
+        body: JSON.stringify({ event: 'secrets', uid: 'u', [DEMO_TOKEN]: 1, [DEMO_SECRET]: 2 }),
+      });
       statuses['malformed header'] = Number(
         /^HTTP\/1\.1 (\d+)/.exec(
           await raw(
@@ -114,6 +139,14 @@ describe.each(['debug', 'trace'])('dist/main.js at LOG_LEVEL=%s', (level) => {
       'bad scheme': 401,
       'bad token': 401,
       read: 404,
+      path: 404,
+      'encoded path': 404,
+      'whole path': 404,
+      'other header': 200,
+      'request id': 200,
+      'broken body': 400,
+      // Refused: longer than MAX_KEY_LENGTH; the refusal is answered, and must not be logged.
+      'token as a key': 400,
       'malformed header': 400,
     });
     expect(output.length).toBeGreaterThan(0);

@@ -1,9 +1,17 @@
-import { loggedUrl } from './request-logging';
+import { DEMO_TOKEN } from '../../test/support/service';
+import { loggedUrl, REQUEST_ID_LENGTH, requestIdOf } from './request-logging';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The token's last 64 decoded bytes (its signature), as base64url: secret on its own. */
+const SIGNATURE = Buffer.from(DEMO_TOKEN, 'base64url').subarray(-64).toString('base64url');
 
 describe(loggedUrl.name, () => {
-  it('logs a path without a query string as it is', () => {
-    expect(loggedUrl('/log/event')).toBe('/log/event');
-  });
+  it.each(['/log/event', '/log/event/entry_0123456789abcdef', '/ping', '/'])(
+    'logs the plain path %j as it is',
+    (path) => {
+      expect(loggedUrl(path)).toBe(path);
+    },
+  );
 
   it.each([
     ['/log/event?token=eyJzZWNyZXQ', '/log/event?[redacted]'],
@@ -12,12 +20,49 @@ describe(loggedUrl.name, () => {
     ['/log/event?', '/log/event?[redacted]'],
   ])('logs %j as %j: nothing of the query string', (url, logged) => {
     expect(loggedUrl(url)).toBe(logged);
-    expect(loggedUrl(url)).not.toContain('eyJ');
   });
 
-  it('cuts a long path at 256 characters', () => {
-    expect(loggedUrl(`/log/event/${'x'.repeat(10_000)}`)).toBe(
-      `/log/event/${'x'.repeat(256 - '/log/event/'.length)}…`,
-    );
+  it.each([
+    ['as it is', `/log/event/${DEMO_TOKEN}`],
+    ['URL-encoded', `/log/event/${encodeURIComponent(DEMO_TOKEN)}`],
+    ['after the scheme', `/log/event/Token%20${DEMO_TOKEN}`],
+    ['as the whole path', `/${DEMO_TOKEN}`],
+    ['without its padding', `/log/event/${DEMO_TOKEN.replace(/=+$/, '')}`],
+    ['only its signature, padded', `/log/event/${SIGNATURE}==`],
+  ])('never logs a token pasted into the path %s', (_how, url) => {
+    const logged = loggedUrl(url);
+    expect(logged).toContain('[redacted]');
+    expect(logged).not.toContain(DEMO_TOKEN.slice(0, 20));
+    expect(logged).not.toContain(SIGNATURE.slice(0, 20));
+  });
+
+  it('redacts a segment longer than an event id may be and cuts the path at 256 characters', () => {
+    expect(loggedUrl(`/log/event/${'x'.repeat(129)}`)).toBe('/log/event/[redacted]');
+    const long = `/${'a'.repeat(100)}`.repeat(5);
+    expect(loggedUrl(long)).toBe(`${long.slice(0, 256)}…`);
+  });
+});
+
+describe(requestIdOf.name, () => {
+  it('keeps a plain caller id', () => {
+    expect(requestIdOf('log-1234.a:b_c')).toBe('log-1234.a:b_c');
+  });
+
+  it(`cuts a plain caller id to ${REQUEST_ID_LENGTH} characters`, () => {
+    const sixty = 'r'.repeat(60);
+    expect(requestIdOf(sixty)).toBe(sixty.slice(0, REQUEST_ID_LENGTH));
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['empty', ''],
+    ['with a space', 'not a valid id!'],
+    ['a token', DEMO_TOKEN],
+    ['a token without padding', DEMO_TOKEN.replace(/=+$/, '')],
+    ['repeated', ['a', 'b']],
+  ])('makes a new UUID when the caller id is %s', (_what, given) => {
+    const id = requestIdOf(given);
+    expect(id).toMatch(UUID);
+    expect(requestIdOf(given)).not.toBe(id);
   });
 });

@@ -5,22 +5,66 @@ import pino from 'pino';
 import type { HttpConfig } from './http.config';
 import { PrettyLogWriter } from './pretty-log.writer';
 
-/** A caller's request id is kept when it is short and plain; otherwise we make one. */
-const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** A caller's request id is kept when it is plain; the first REQUEST_ID_LENGTH characters. */
+const PLAIN_ID = /^[A-Za-z0-9_.:-]+$/;
+/** Longest request id a log line (and X-Request-Id) carries: a UUID is 36. */
+export const REQUEST_ID_LENGTH = 40;
 /** Longest path a log line quotes; the rest is cut (a path can carry a 10 KB id). */
 const MAX_LOGGED_PATH = 256;
+/**
+ * A path segment logged as it is: what an event id may be (`[A-Za-z0-9_.:-]{1,128}`). Anything
+ * else (an encoded character, `=` padding, a longer run) is logged as `[redacted]`.
+ */
+const PLAIN_SEGMENT = /^[A-Za-z0-9_.:-]{0,128}$/;
+/** Base64 of `{"`: how every token (and no id the service makes) begins. */
+const TOKEN_START = 'eyJ';
 /** Log lines are written in the background, at least this often. */
 const FLUSH_EVERY_MS = 1000;
 
 /**
- * nestjs-pino settings: one JSON line per request (id, method, URL, status, latency), written
- * to stdout asynchronously so that no request waits for the log: lines are buffered up to 4 KiB
- * and flushed at least once a second, and pino flushes what is left when the process exits
- * normally (a SIGKILL can lose the last second of log lines, never an event). On a terminal
- * outside production (`npm run local`) the lines are written at once, readable (log-format.ts).
+ * The service's one pino logger and its request log. Every answer, refusals by admission and
+ * by Node's parser's neighbours included, is one JSON line: request id, method, URL (as
+ * `loggedUrl` cuts and redacts it), status and response time. Lines are written to stdout
+ * asynchronously so that no request waits for the log: buffered up to 4 KiB and flushed at
+ * least once a second; pino flushes what is left when the process exits normally (a SIGKILL
+ * can lose the last second of log lines, never an event). On a terminal outside production
+ * (`npm run local`) the lines are written at once, readable (log-format.ts).
+ *
+ * Why not pino-http through nestjs-pino's middleware: measured under `npm run bench`, its
+ * per-request child logger, serializers and the AsyncLocalStorage scope nestjs-pino opens
+ * around every request cost a third of the service's single-event throughput (docs/PERFORMANCE.md,
+ * "Profile"). nestjs-pino still writes the application's own lines, through this logger; those
+ * lines carry no request id (there is no per-request scope to take it from).
  */
-export function requestLogging(config: HttpConfig): Params {
-  return { pinoHttp: [pinoHttpOptions(config), destinationFor(config)] };
+export class RequestLog {
+  readonly logger: pino.Logger;
+
+  constructor(config: HttpConfig) {
+    this.logger = pino({ level: config.logLevel }, destinationFor(config));
+  }
+
+  /** Gives the request its id (echoed as X-Request-Id) and logs its answer when it is sent. */
+  track(req: IncomingMessage, res: ServerResponse): void {
+    const id = requestIdOf(req.headers['x-request-id']);
+    res.setHeader('X-Request-Id', id);
+    const started = performance.now();
+    res.once('close', () => {
+      const { statusCode } = res;
+      const entry = {
+        req: { id, method: req.method, url: loggedUrl(req.url ?? '') },
+        res: { statusCode },
+        responseTime: Math.round(performance.now() - started),
+      };
+      if (!res.writableFinished) this.logger.info(entry, 'request aborted');
+      else if (statusCode >= 500) this.logger.error(entry, 'request completed');
+      else this.logger.info(entry, 'request completed');
+    });
+  }
+}
+
+/** nestjs-pino's settings: the application's lines through the same logger, no middleware. */
+export function nestLogging(log: RequestLog): Params {
+  return { pinoHttp: { logger: log.logger }, forRoutes: [] };
 }
 
 function destinationFor(config: HttpConfig): pino.DestinationStream {
@@ -32,39 +76,31 @@ function destinationFor(config: HttpConfig): pino.DestinationStream {
   return destination;
 }
 
-function pinoHttpOptions(config: HttpConfig) {
-  return {
-    level: config.logLevel,
-    genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    // Only what identifies the request: no headers (Authorization!), no bodies, no query
-    // string values (a token sent as ?token=… must not reach the logs).
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({
-        id: req.id,
-        method: req.method,
-        url: loggedUrl(req.url),
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    redact: ['req.headers.authorization', 'req.headers.cookie'],
-    customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
-      error || res.statusCode >= 500 ? 'error' : 'info',
-  };
+/**
+ * The caller's X-Request-Id when it is plain (letters, digits, `_.:-`) and not a token's start,
+ * cut to REQUEST_ID_LENGTH; otherwise a new UUID.
+ */
+export function requestIdOf(given: string | string[] | undefined): string {
+  if (typeof given !== 'string' || !PLAIN_ID.test(given) || given.startsWith(TOKEN_START)) {
+    return randomUUID();
+  }
+  return given.slice(0, REQUEST_ID_LENGTH);
 }
 
 /**
- * The URL as logged: the path (cut at 256 characters), and of the query string only that there
- * was one. Any of its keys or values could be a credential (`?token=…`, `?<token>`), and none is
- * needed to tell requests apart: the request id does that.
+ * The URL as logged: the path, each segment that is not a plain id (or begins like a token)
+ * replaced by `[redacted]`, cut at 256 characters; of the query string only that there was
+ * one. A token pasted into the path or the query must not reach the log, and nothing of either
+ * is needed to tell requests apart: the request id does that.
  */
 export function loggedUrl(url: string): string {
   const at = url.indexOf('?');
-  const path = at < 0 ? url : url.slice(0, at);
+  const path = (at < 0 ? url : url.slice(0, at))
+    .split('/')
+    .map((segment) =>
+      PLAIN_SEGMENT.test(segment) && !segment.startsWith(TOKEN_START) ? segment : '[redacted]',
+    )
+    .join('/');
   const shown = path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
   return at < 0 ? shown : `${shown}?[redacted]`;
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Express } from 'express';
 import { configureHttpServer, refuseWithoutHost } from './http-server';
+import type { RequestLog } from './request-logging';
 import type { WriteAdmission } from './write-admission';
 
 /**
@@ -9,16 +10,18 @@ import type { WriteAdmission } from './write-admission';
  * one place, in order:
  *
  *   Node's HTTP parser (malformed requests: http-server.ts)
+ *   → the request log (RequestLog: an id, and one line when the answer is sent)
  *   → a missing Host refused (refuseWithoutHost)
  *   → WriteAdmission (writes wait for a turn, bodies unread)
- *   → Express: malformedPath, request log, metrics, Nest's router
+ *   → Express: malformedPath, metrics, Nest's router
  *   → TokenGuard, JsonBodyGuard, the controller
  *
- * createApp builds it and hands it the WriteAdmission once Nest has made it (`admitWith`); no
- * request can arrive before the server listens, which is after that.
+ * createApp builds it and hands it the RequestLog and the WriteAdmission once Nest has made them
+ * (`useParts`); no request can arrive before the server listens, which is after that.
  */
 export class ServingAdapter extends ExpressAdapter {
   private admission?: WriteAdmission;
+  private log?: RequestLog;
 
   override initHttpServer(): void {
     const express = this.getInstance<Express>();
@@ -27,6 +30,7 @@ export class ServingAdapter extends ExpressAdapter {
     };
     // Node answers a missing Host with an empty 400; refuseWithoutHost answers it in JSON.
     const server = createServer({ requireHostHeader: false }, (req, res) => {
+      this.log?.track(req, res);
       if (refuseWithoutHost(req, res)) return;
       if (this.admission) this.admission.admit(req, res, serve);
       else serve(req, res);
@@ -35,7 +39,8 @@ export class ServingAdapter extends ExpressAdapter {
     this.setHttpServer(server);
   }
 
-  admitWith(admission: WriteAdmission): void {
+  useParts(log: RequestLog, admission: WriteAdmission): void {
+    this.log = log;
     this.admission = admission;
   }
 }
