@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
+import { TokenGuard } from './auth/token.guard';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { httpConfig } from './http/http.config';
+import { JsonBodyGuard } from './http/json-body.guard';
 import { JsonBodyModule } from './http/json-body.module';
 import { RequestLogModule } from './http/request-log.module';
 import { nestLogging, RequestLog } from './http/request-logging';
@@ -23,12 +25,18 @@ import { MetricsModule } from './metrics/metrics.module';
     RequestLogModule,
     ConfigModule.forFeature(httpConfig),
     AuthModule,
-    // After AuthModule: its TokenGuard runs first, then every POST body is read (docs/DEVELOPMENT.md, "Architecture").
     JsonBodyModule,
     EventsModule,
     HealthModule,
     MetricsModule,
   ],
-  providers: [{ provide: APP_FILTER, useClass: RetryLaterFilter }, WriteAdmission],
+  providers: [
+    // The global guards, in the order they run: the token first, then (a request that may
+    // proceed) its body is read. Nest runs APP_GUARD providers in the order they are listed.
+    { provide: APP_GUARD, useExisting: TokenGuard },
+    { provide: APP_GUARD, useExisting: JsonBodyGuard },
+    { provide: APP_FILTER, useClass: RetryLaterFilter },
+    WriteAdmission,
+  ],
 })
 export class AppModule {}

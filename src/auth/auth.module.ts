@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { APP_GUARD } from '@nestjs/core';
 import { AccessService } from './access.service';
 import { authConfig } from './auth.config';
 import { TokenGuard } from './token.guard';
 
+/** Tokens and who they are. The TokenGuard is made global, in its place, by AppModule. */
 @Module({
   imports: [ConfigModule.forFeature(authConfig)],
-  providers: [AccessService, { provide: APP_GUARD, useClass: TokenGuard }],
-  exports: [AccessService],
+  providers: [AccessService, TokenGuard],
+  exports: [AccessService, TokenGuard],
 })
 export class AuthModule {}

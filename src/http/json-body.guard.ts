@@ -129,11 +129,10 @@ function displayPath(path: JsonPath): string {
 }
 
 /**
- * Reads POST bodies with {@link JsonBodyReader}: the last global guard, registered by
- * JsonBodyModule, which app.module.ts imports after AuthModule (Nest runs global guards in the
- * order their modules are imported), so a request without a valid token gets its 401 before
- * anything of its body is read, inflated or parsed (docs/DEVELOPMENT.md, "Architecture").
- * Other methods pass with their body unread.
+ * Reads POST bodies with {@link JsonBodyReader}: the last global guard, listed after the
+ * TokenGuard in app.module.ts (Nest runs APP_GUARD providers in the order they are listed), so a
+ * request without a valid token gets its 401 before anything of its body is read, inflated or
+ * parsed (docs/DEVELOPMENT.md, "Architecture"). Other methods pass with their body unread.
  *
  * A guard rather than an interceptor: a global interceptor put Nest's RxJS plumbing
  * (defer, mergeAll, AsyncResource.bind and its deprecation check) on every request, about 6%

@@ -166,18 +166,21 @@ async function benchWrites(): Promise<void> {
     const ratioExpress = oneDefault!.load.rps / express.rps;
     const batchRate = perSecond(batchDefault!, BATCH);
     const ratioStorage = batchRate / (batched.rps * INFLUX_BATCH);
-    const maxRss = Math.max(...defaults.map((run) => run.peakRssMb));
+    // Issue 16's RSS target is for the two loads it names (one event, 100-event batches).
+    const maxRss = Math.max(oneDefault!.peakRssMb, batchDefault!.peakRssMb);
+    const clientRss = runs.get(loads[2]!.name)![0]!.peakRssMb;
     const report = [
       `stats-service benchmark: ${SECONDS} s per run, ${CONNECTIONS} connections, node ${process.version}, ${cpuModel()}`,
       '',
       table(['load', 'rate', 'p50 ms', 'p99 ms', 'answers'], [...ceilings, ...serviceRows]),
       '',
       `shipped defaults vs admission off, 1 event/request: ${(oneDefault!.load.rps / oneOff!.load.rps).toFixed(2)}; ` +
-        `${BATCH}-event batches: ${(batchRate / perSecond(batchOff!, BATCH)).toFixed(2)}   (within noise of 1.00)`,
+        `${BATCH}-event batches: ${(batchRate / perSecond(batchOff!, BATCH)).toFixed(2)}   (1.00: admission costs nothing below ADMISSION_CONCURRENCY)`,
       `service/Express, 1 event/request: ${ratioExpress.toFixed(2)}   target >= 0.50 ${check(ratioExpress >= 0.5)}`,
       `service, ${BATCH}-event batches: ${Math.round(batchRate).toLocaleString('en')} events/s   target >= 100,000 ${check(batchRate >= 100_000)}`,
       `batched service/InfluxDB batched: ${ratioStorage.toFixed(3)}   target >= 0.12 ${check(ratioStorage >= 0.12)}`,
-      `service peak RSS (shipped defaults, largest of the loads): ${maxRss.toFixed(0)} MB   target < 160 MB ${check(maxRss < 160)}`,
+      `service peak RSS (shipped defaults, 1 event/request and ${BATCH}-event batches): ${maxRss.toFixed(0)} MB   target < 160 MB ${check(maxRss < 160)}`,
+      `service peak RSS (shipped defaults, ${CLIENT_BATCH}-event batches): ${clientRss.toFixed(0)} MB   no target`,
       `non-2xx answers (shipped defaults): ${defaults.reduce((n, run) => n + run.load.non2xx + run.load.errors, 0)}   target 0`,
       `stored = acknowledged in every run: ${all.every((run) => run.stored === run.acknowledged) ? 'yes' : 'NO'}`,
     ];

@@ -25,6 +25,9 @@
  *                     only 2xx and 503 with Retry-After.
  *   8. freeze         the service SIGSTOPped for 6 s under 16 clients: nothing refused once it
  *                     resumes; the shipped client, shut down a second later, delivers its 20.
+ *   9. read-burst     64 readers of ids that need a window search beside 16 writers: at most
+ *                     EVENT_READ_MAX_SCANS search, the rest 429 + Retry-After; the write p99
+ *                     within twice its value without the burst (+50 ms), /ping p99 < 0.5 s.
  *
  * Every service runs with the shipped defaults, plus HEALTH_PORT (where the Kubernetes liveness
  * probe asks, checked beside PORT) and its own ports, database and spool.
@@ -36,6 +39,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -1060,6 +1064,133 @@ async function freeze(scope: Scope): Promise<void> {
   scope.check(exit.code === 0, `SIGTERM after the scenario: exit ${exit.signal ?? exit.code}`);
 }
 
+/** Events seeded into the read window for read-burst, so that a window search costs InfluxDB. */
+const READ_BURST_SEEDED = 200_000;
+/** Readers asking at once for ids that need a window search, against EVENT_READ_MAX_SCANS (2). */
+const READ_BURST_READERS = 64;
+const READ_BURST_SECONDS = 8;
+
+/**
+ * 9. A burst of reads that must search the read window (unknown `entry_` + uuid4 ids: each is a
+ * scan of every event in EVENT_READ_WINDOW_HOURS), 64 readers at once for 8 s, beside 16
+ * writers, with 200,000 events in the window. Only EVENT_READ_MAX_SCANS searches run at once;
+ * the other readers are answered 429 with Retry-After at once. Checked against the same
+ * writers without the burst, just before: no write refused, the write p99 within twice what it
+ * was plus 50 ms (the scans that do run share InfluxDB and the two cores), /ping p99 under
+ * 0.5 s on PORT and HEALTH_PORT, and every acknowledged event stored.
+ */
+async function readBurst(scope: Scope): Promise<void> {
+  const { influx, database, service } = await loadedService(scope);
+  const now = Date.now();
+  for (let start = 0; start < READ_BURST_SEEDED; start += 5000) {
+    const lines: string[] = [];
+    for (let i = start; i < start + 5000; i++) {
+      // Spread over the last 24 hours, an original-style id each, as the original wrote them.
+      const ns = BigInt(now - 1000 - (i % 86_400) * 1000) * 1_000_000n + BigInt(i);
+      lines.push(
+        `analytics,event=seeded uid="u${i}",event_id="entry_${i.toString(16).padStart(32, '0')}" ${ns}`,
+      );
+    }
+    const reply = await httpRequest(
+      'POST',
+      `${influx.url}/write?db=${database}&precision=ns`,
+      lines.join('\n'),
+    );
+    if (reply.status !== 204) throw new Error(`seeding: InfluxDB answered ${reply.status}`);
+  }
+
+  const phase = async (name: string, withBurst: boolean) => {
+    const load = await startLoad(scope, service, name, {
+      connections: 16,
+      maxRequests: 10_000_000,
+      seconds: READ_BURST_SECONDS,
+    });
+    await load.started;
+    const reads = new Map<string, number>();
+    const readers = withBurst
+      ? Array.from({ length: READ_BURST_READERS }, async () => {
+          let done = false;
+          void load.done.finally(() => (done = true));
+          while (!done) {
+            const id = `entry_${randomBytes(16).toString('hex')}`;
+            const reply = await httpRequest('GET', `${service.url}/log/event/${id}`, undefined, {
+              Authorization: `Token ${TOKEN}`,
+            });
+            const retry = reply.headers['retry-after'];
+            const kind =
+              reply.status === 429 && typeof retry === 'string' && RETRY_AFTER.test(retry)
+                ? '429 with Retry-After'
+                : String(reply.status);
+            reads.set(kind, (reads.get(kind) ?? 0) + 1);
+          }
+        })
+      : [];
+    const [port, health] = await Promise.all([
+      probePing(service.url, load.done),
+      probePing(service.healthUrl, load.done),
+    ]);
+    await Promise.all(readers);
+    const answers = await load.done;
+    const t = tally(scope, answers);
+    const ms = answers.map((a) => a.at - a.sentAt).sort((a, b) => a - b);
+    return {
+      t,
+      p99: percentile(ms, 99),
+      port: probeFigures(port),
+      health: probeFigures(health),
+      reads,
+    };
+  };
+
+  const alone = await phase('read_burst_writes_alone', false);
+  const burst = await phase('read_burst_writes_beside_reads', true);
+  const readText = [...burst.reads].map(([kind, n]) => `${kind}: ${n}`).join(', ');
+  scope.summary.push(
+    `writes alone: p99 ${alone.p99} ms, /ping p99 ${alone.port.p99} / ${alone.health.p99} ms (PORT / HEALTH_PORT)`,
+    `beside ${READ_BURST_READERS} readers: p99 ${burst.p99} ms, /ping p99 ${burst.port.p99} / ${burst.health.p99} ms; reads ${readText}`,
+  );
+  for (const { t, name } of [
+    { t: alone.t, name: 'alone' },
+    { t: burst.t, name: 'beside the reads' },
+  ]) {
+    const refused = t.refused503 + t.refused429 + t.other + t.noAnswer;
+    scope.check(refused === 0, `writes ${name}: ${refused} not answered 2xx`);
+  }
+  const allowed = 2 * alone.p99 + 50;
+  scope.check(
+    burst.p99 <= allowed,
+    `write p99 beside the reads ${burst.p99} ms, over ${allowed} ms (twice ${alone.p99} ms alone, plus 50)`,
+  );
+  const unexpected = [...burst.reads.keys()].filter(
+    (k) => k !== '404' && k !== '429 with Retry-After',
+  );
+  scope.check(
+    unexpected.length === 0,
+    `reads answered other than 404 or 429 with Retry-After: ${readText}`,
+  );
+  scope.check(
+    (burst.reads.get('429 with Retry-After') ?? 0) > 0,
+    `no read was answered 429: EVENT_READ_MAX_SCANS did not bound ${READ_BURST_READERS} readers (${readText})`,
+  );
+  for (const [where, figures] of [
+    ['PORT', burst.port],
+    ['HEALTH_PORT', burst.health],
+  ] as const) {
+    scope.check(
+      figures.failed === 0,
+      `${figures.failed} /ping probe(s) on ${where} not answered 200`,
+    );
+    scope.check(
+      figures.p99 < PING_P99_LIMIT_MS,
+      `/ping on ${where} p99 ${figures.p99} ms beside the reads, not under ${PING_P99_LIMIT_MS} ms`,
+    );
+  }
+  await verifyStored(scope, influx, database, 'read_burst_writes_alone', alone.t.acked);
+  await verifyStored(scope, influx, database, 'read_burst_writes_beside_reads', burst.t.acked);
+  const exit = await stopService(service);
+  scope.check(exit.code === 0, `SIGTERM after the scenario: exit ${exit.signal ?? exit.code}`);
+}
+
 const SCENARIOS: Array<{ name: string; run: (scope: Scope) => Promise<void> }> = [
   { name: 'influx-outage', run: influxOutage },
   { name: 'kill-9', run: kill9 },
@@ -1069,6 +1200,7 @@ const SCENARIOS: Array<{ name: string; run: (scope: Scope) => Promise<void> }> =
   { name: 'spike-1000', run: (scope) => spike(scope, 1000) },
   { name: 'spike-2000', run: (scope) => spike(scope, 2000) },
   { name: 'freeze', run: freeze },
+  { name: 'read-burst', run: readBurst },
 ];
 
 let current: Scope | undefined;
