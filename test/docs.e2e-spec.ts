@@ -1,10 +1,11 @@
 /**
  * The documents hold together: README.md stays a guide (under 400 lines) that links every
- * document of docs/, each document opens with a table of contents of all its sections, and every
+ * document of docs/, each document opens with a table of contents of all its sections, every
  * relative link of README.md and docs/*.md reaches a file of the repository and, where it names
- * an anchor, a heading of the Markdown file it points at (GitHub's anchors).
+ * an anchor, a heading of the Markdown file it points at (GitHub's anchors), and every section a
+ * source file, test or deployment file cites by name (`docs/API.md, "Points"`) is there.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import {
   documents,
@@ -74,6 +75,13 @@ describe.each(documents())('%s', (path) => {
     expect(sections.filter((heading) => !listed.has(`#${heading.anchor}`))).toEqual([]);
   });
 
+  it('names only files of the repository that exist (`src/…`, `test/…`, `config/…` in backquotes)', () => {
+    const named = [...prose(text).matchAll(/`((?:src|test|config|\.ci|vendor)\/[\w./-]+)`/g)].map(
+      (match) => match[1]!,
+    );
+    expect(named.filter((file) => !existsSync(join(REPO, file)))).toEqual([]);
+  });
+
   it('has no relative link to a missing file or anchor', () => {
     const broken: string[] = [];
     for (const link of links(text)) {
@@ -93,5 +101,66 @@ describe.each(documents())('%s', (path) => {
       }
     }
     expect(broken).toEqual([]);
+  });
+});
+
+/** Every file of the folders whose comments and messages cite the documents, recursively. */
+function citingFiles(): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(join(REPO, dir), { withFileTypes: true }).flatMap((entry) => {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) return walk(path);
+      return /\.(ts|js|mjs|ya?ml|example|conf)$|^[a-z-]+$/.test(entry.name) ? [path] : [];
+    });
+  return [
+    ...['src', 'test', '.ci', 'config'].flatMap(walk),
+    '.dependency-cruiser.js',
+    'Dockerfile',
+  ];
+}
+
+/**
+ * Citations of a section by name, `README "The API"`, `docs/API.md, "Points"` or
+ * `docs/OPERATIONS.md ("Sizing")`, also where a comment wraps inside the name.
+ */
+function citations(text: string): Array<{ document: string; section: string }> {
+  const joined = text.replace(/\n\s*(?:\*|\/\/|#)?\s*/g, ' ');
+  return [...joined.matchAll(/\b(README|docs\/[A-Z]+\.md)(?:,\s*|\s+\(?)"([^"]+)"/g)].map(
+    (match) => ({
+      document: match[1] === 'README' ? 'README.md' : match[1]!,
+      section: match[2]!,
+    }),
+  );
+}
+
+describe('sections cited by name in code, tests and deployment files', () => {
+  it('finds the citations (a name wrapped by a comment included)', () => {
+    expect(citations('see README "The API" and docs/API.md, "Where a\n * read looks".')).toEqual([
+      { document: 'README.md', section: 'The API' },
+      { document: 'docs/API.md', section: 'Where a read looks' },
+    ]);
+    expect(citations('# docs/OPERATIONS.md ("Sizing")')).toEqual([
+      { document: 'docs/OPERATIONS.md', section: 'Sizing' },
+    ]);
+  });
+
+  it('each names a heading of that document (or the start of one, before its colon)', () => {
+    const missing: string[] = [];
+    let found = 0;
+    // This file's own citations are examples of the syntax.
+    for (const file of citingFiles().filter((path) => path !== 'test/docs.e2e-spec.ts')) {
+      for (const { document, section } of citations(readFileSync(join(REPO, file), 'utf8'))) {
+        found++;
+        const names = existsSync(join(REPO, document))
+          ? headings(readDocument(document)).map((heading) => heading.text.replace(/`/g, ''))
+          : [];
+        if (!names.some((name) => name === section || name.startsWith(`${section}:`))) {
+          missing.push(`${file}: ${document}, "${section}"`);
+        }
+      }
+    }
+    // Not vacuous: the code cites the documents in dozens of places.
+    expect(found).toBeGreaterThan(20);
+    expect(missing).toEqual([]);
   });
 });

@@ -126,7 +126,7 @@ describe('POST /log/event with an event object', () => {
     },
   );
 
-  it('stores the README example in analytics: event as the only tag, uid, event_id and now as fields', async () => {
+  it('stores the original README example in analytics: event as the only tag, uid, event_id and now as fields', async () => {
     const id = await accepted(svc(), {
       event: 'pnc.test',
       uid: 'oisin',

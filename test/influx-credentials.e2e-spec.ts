@@ -1,10 +1,10 @@
 /**
- * Wrong InfluxDB credentials are loud (README "Delivery guarantee"): against a real influxd
- * with authentication on, a service whose INFLUX_PASSWORD is wrong answers 202 and keeps the
- * events in its spool, fails /ready naming the variables (never their values), logs one error
- * line (at most one a minute), counts the refusals, and stores everything once InfluxDB takes
- * the credentials, without a restart. The service is the build (dist/main.js), so that its log
- * lines are read as an operator would read them.
+ * Wrong InfluxDB credentials are loud (docs/OPERATIONS.md, "Wrong credentials are loud"): against
+ * a real influxd with authentication on, a service whose INFLUX_PASSWORD is wrong answers 202 and
+ * keeps the events in its spool, fails /ready naming the variables (never their values), logs one
+ * error line (at most one a minute), counts the refusals, and stores everything once InfluxDB
+ * takes the credentials, without a restart. The service is the build (dist/main.js), so that its
+ * log lines are read as an operator would read them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

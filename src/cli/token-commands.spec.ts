@@ -3,19 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAccessFile, type AccessUser } from '../auth/access-file';
 import { decodeToken, encodeToken, makeToken } from '../auth/token-codec';
-import {
-  EXIT_FAILED,
-  EXIT_OK,
-  EXIT_USAGE,
-  issueToken,
-  newSecret,
-  newUserId,
-  parseDuration,
-  runCli,
-  USAGE,
-  verifyToken,
-  type CliIo,
-} from './token-commands';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseDuration, type CliIo } from './cli-io';
+import { runCli, USAGE } from './token-commands';
+import { issueToken, newSecret, newUserId, verifyToken } from './tokens';
 
 // Every constant below is copied from the token test vectors of docs/TOKENS.md, not computed by the code under test.
 const DEMO_SECRET =

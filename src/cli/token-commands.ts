@@ -1,28 +1,31 @@
 /**
- * The commands of `stats-service-token`: secrets, tokens and users of `access.json`
- * (docs/TOKENS.md), made with the service's own token codec so that the service, and the
- * original Python library, accept them. No secret or token ever goes into an error message.
+ * The command line of `stats-service-token`: secrets, tokens and users of `access.json`
+ * (docs/TOKENS.md). This file holds the usage, the dispatch and the commands that touch no file
+ * (secret, token) or only read one (verify); the commands that change a file are in
+ * user-commands.ts. No secret or token ever goes into an error message.
  */
-import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
-import { loadAccessFile, SCOPES, type AccessUser, type Scope } from '../auth/access-file';
-import { ACCESS_SECRET_PATTERN, makeToken } from '../auth/token-codec';
-import { TokenSet, type AuthenticatedUser, type TokenFailure } from '../auth/token-set';
+import { loadAccessFile, SCOPES } from '../auth/access-file';
+import { ACCESS_SECRET_PATTERN } from '../auth/token-codec';
 import { ConfigError } from '../env';
+import { AccessChangeError } from './access-file-writer';
 import {
-  AccessChangeError,
-  addToken,
-  appendUser,
-  replaceTokens,
-  revokeToken,
-  type TokenEntry,
-} from './access-file-writer';
-
-export const EXIT_OK = 0;
-/** The command ran and said no: a token that does not verify, a user that exists, a bad file. */
-export const EXIT_FAILED = 1;
-/** The command line is wrong (or empty): nothing was done. `--help` exits 0 (EXIT_OK). */
-export const EXIT_USAGE = 2;
+  checkedName,
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  fromStdinIf,
+  HelpRequest,
+  isHelp,
+  optionalDuration,
+  parse,
+  printable,
+  requiredFile,
+  text,
+  UsageError,
+  type CliIo,
+} from './cli-io';
+import { describeExpiry, issueToken, newSecret, verifyToken } from './tokens';
+import { addTokenCommand, addUserCommand, revokeCommand, rotateCommand } from './user-commands';
 
 export const USAGE = `usage: stats-service-token <command> [options]
 
@@ -55,17 +58,6 @@ export const USAGE = `usage: stats-service-token <command> [options]
 
   Exit status: 0 done (and --help), 1 refused or failed, 2 bad command line.
 `;
-
-const UNIT_SECONDS = { d: 86_400, h: 3_600, m: 60, s: 1 } as const;
-
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  /** All of standard input, for an argument given as "-". */
-  readStdin(): string;
-  /** Milliseconds since the epoch. */
-  now(): number;
-}
 
 /** Runs one command line (without `node` and the script) and returns the exit status. */
 export function runCli(argv: readonly string[], io: CliIo): number {
@@ -112,103 +104,6 @@ export function runCli(argv: readonly string[], io: CliIo): number {
   }
 }
 
-/** A new `access_secret`: 64 random bytes as hex, the format of `apiaccesstoken`. */
-export function newSecret(): string {
-  return randomBytes(64).toString('hex');
-}
-
-/** A new user id in the format of the original (`user_` and a uuid4 without dashes). */
-export function newUserId(): string {
-  return `user_${randomBytes(16).toString('hex')}`;
-}
-
-/** `90d`, `12h`, `30m`, `3600s` → seconds. */
-export function parseDuration(text: string): number {
-  const match = /^(\d{1,9})([dhms])$/.exec(text);
-  if (match === null) {
-    throw new UsageError('--expires-in must be a whole number followed by d, h, m or s (e.g. 90d)');
-  }
-  const seconds = Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
-  if (seconds === 0) throw new UsageError('--expires-in must be more than 0');
-  return seconds;
-}
-
-/**
- * A token for `identity` signed with `secret`; `expiresInSeconds` from `nowMs` on, or, without
- * it, never expiring (`"expires": 10`, as the original issued every token).
- */
-export function issueToken(
-  identity: string,
-  secret: string,
-  expiresInSeconds: number | undefined,
-  nowMs: number,
-): string {
-  const expiresAt =
-    expiresInSeconds === undefined ? undefined : Math.floor(nowMs / 1000) + expiresInSeconds;
-  return makeToken(identity, secret, expiresAt === undefined ? {} : { expiresAt });
-}
-
-export type Verification =
-  | {
-      readonly ok: true;
-      readonly user: AuthenticatedUser;
-      readonly scopes: ReadonlySet<Scope>;
-      readonly expires: number;
-    }
-  | { readonly ok: false; readonly reason: string };
-
-/**
- * Whether the service would accept `token` with these users: the service's own check (TokenSet),
- * each failure told in an operator's words.
- */
-export function verifyToken(
-  users: readonly AccessUser[],
-  token: string,
-  nowMs: number,
-): Verification {
-  const result = new TokenSet(users).verify(token, nowMs / 1000);
-  return result.ok ? result : { ok: false, reason: explain(result.failure) };
-}
-
-function explain(failure: TokenFailure): string {
-  switch (failure.kind) {
-    case 'malformed':
-      return `not a token (${failure.detail})`;
-    case 'unknown':
-      return 'not listed in the file';
-    case 'bad-signature':
-      return 'bad signature: not signed with the secret listed beside it';
-    case 'identity':
-      return `its identity is neither the username nor the id of its user ${failure.user.username}`;
-    case 'expired':
-      return `expired ${describeExpiry(failure.expires)}`;
-  }
-}
-
-/** `write`, `read`, `read,write` → the scopes, checked. */
-export function parseScopes(text: string): Scope[] {
-  const scopes = text.split(',').map((scope) => scope.trim());
-  if (scopes.some((scope) => !SCOPES.includes(scope as Scope))) {
-    throw new UsageError('--scopes must be "write", "read" or "read,write"');
-  }
-  return [...new Set(scopes as Scope[])];
-}
-
-export function describeExpiry(expires: number): string {
-  if (expires < 1e9) return expires <= 5 ? '(legacy expires value <= 5)' : 'never';
-  return `at ${new Date(expires * 1000).toISOString()}`;
-}
-
-/** A command line that cannot be run; its message is shown with the usage. */
-class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-/** `--help`, `-h` or `help`, before or after a command. */
-class HelpRequest extends Error {
-  override readonly name = 'HelpRequest';
-}
-
 function secretCommand(args: readonly string[], io: CliIo): number {
   parse(args, {}, 0);
   io.stdout(`${newSecret()}\n`);
@@ -228,113 +123,6 @@ function tokenCommand(args: readonly string[], io: CliIo): number {
   return EXIT_OK;
 }
 
-/** The options of the commands that make a token for a user of the file. */
-const NEW_TOKEN_OPTIONS: Options = {
-  file: { type: 'string' },
-  'expires-in': { type: 'string' },
-  scopes: { type: 'string' },
-  json: { type: 'boolean' },
-};
-
-function addUserCommand(args: readonly string[], io: CliIo): number {
-  const parsed = parse(args, { ...NEW_TOKEN_OPTIONS, name: { type: 'string' } }, 1);
-  const username = checkedName(parsed.positionals[0], 'username');
-  const file = requiredFile(text(parsed, 'file'), 'add-user');
-  const name = text(parsed, 'name');
-  const id = newUserId();
-  const entry = newTokenEntry(username, parsed, io);
-  appendUser(file, { id, username, ...(name === undefined ? {} : { name }), tokens: [entry] });
-  io.stderr(`stats-service-token: added ${username} (${id}) to ${file}\n`);
-  printToken(parsed, { username, id }, entry, io);
-  return EXIT_OK;
-}
-
-function addTokenCommand(args: readonly string[], io: CliIo): number {
-  const parsed = parse(args, NEW_TOKEN_OPTIONS, 1);
-  const name = checkedName(parsed.positionals[0], 'user');
-  const file = requiredFile(text(parsed, 'file'), 'add-token');
-  const user = userOf(file, name);
-  const entry = newTokenEntry(user.username, parsed, io);
-  addToken(file, name, entry);
-  io.stderr(
-    `stats-service-token: added a token to ${user.username} (${user.id}) in ${file}; ` +
-      `it has ${user.tokens.length + 1} now\n`,
-  );
-  printToken(parsed, user, entry, io);
-  return EXIT_OK;
-}
-
-function rotateCommand(args: readonly string[], io: CliIo): number {
-  const parsed = parse(args, NEW_TOKEN_OPTIONS, 1);
-  const name = checkedName(parsed.positionals[0], 'user');
-  const file = requiredFile(text(parsed, 'file'), 'rotate');
-  const user = userOf(file, name);
-  // The new token does what the old ones did: rotating must not widen or narrow access.
-  const kept = new Set(user.tokens.map((t) => JSON.stringify(t.scopes ?? null)));
-  if (text(parsed, 'scopes') === undefined && kept.size > 1) {
-    throw new UsageError(
-      `the tokens of ${user.username} have different scopes; say which the new one gets with --scopes`,
-    );
-  }
-  const inherited = user.tokens[0]?.scopes;
-  const entry = newTokenEntry(user.username, parsed, io, inherited);
-  const removed = replaceTokens(file, name, entry);
-  io.stderr(
-    `stats-service-token: rotated ${user.username} (${user.id}) in ${file}: ` +
-      `${removed} old token(s) removed, 1 new\n`,
-  );
-  printToken(parsed, user, entry, io);
-  return EXIT_OK;
-}
-
-function revokeCommand(args: readonly string[], io: CliIo): number {
-  const parsed = parse(args, { file: { type: 'string' } }, 1);
-  const file = requiredFile(text(parsed, 'file'), 'revoke');
-  const token = fromStdinIf(parsed.positionals[0], io);
-  if (token === undefined || token === '') throw new UsageError('revoke needs a token');
-  const user = revokeToken(file, token);
-  const left = user.tokens.length - 1;
-  io.stderr(
-    `stats-service-token: revoked a token of ${user.username} (${user.id}) in ${file}; ` +
-      `${left} left${left === 0 ? ': the user can no longer post or read' : ''}\n`,
-  );
-  return EXIT_OK;
-}
-
-function userOf(file: string, name: string): AccessUser {
-  const user = loadAccessFile(file).find((u) => u.username === name || u.id === name);
-  if (user === undefined) throw new AccessChangeError(`${file}: no user ${name}`);
-  return user;
-}
-
-/** A new secret and a token for `identity` signed with it, with the command's options. */
-function newTokenEntry(
-  identity: string,
-  parsed: Parsed,
-  io: CliIo,
-  inheritedScopes?: readonly Scope[],
-): TokenEntry {
-  const expiresIn = optionalDuration(text(parsed, 'expires-in'));
-  const scopesText = text(parsed, 'scopes');
-  const scopes = scopesText === undefined ? inheritedScopes : parseScopes(scopesText);
-  const secret = newSecret();
-  return {
-    access_token: issueToken(identity, secret, expiresIn, io.now()),
-    access_secret: secret,
-    ...(scopes === undefined ? {} : { scopes }),
-  };
-}
-
-function printToken(parsed: Parsed, user: AuthenticatedUser, entry: TokenEntry, io: CliIo): void {
-  const { username, id } = user;
-  const { access_token, access_secret } = entry;
-  io.stdout(
-    parsed.values.json === true
-      ? `${JSON.stringify({ username, id, access_token, access_secret })}\n`
-      : `${access_token}\n`,
-  );
-}
-
 function verifyCommand(args: readonly string[], io: CliIo): number {
   const parsed = parse(args, { file: { type: 'string' } }, 1);
   const file = requiredFile(text(parsed, 'file'), 'verify');
@@ -351,73 +139,4 @@ function verifyCommand(args: readonly string[], io: CliIo): number {
     `valid: ${username} (${id}), expires ${describeExpiry(result.expires)}, may ${scopes}\n`,
   );
   return EXIT_OK;
-}
-
-type Options = Record<string, { type: 'string' | 'boolean' }>;
-
-interface Parsed {
-  readonly values: Readonly<Record<string, string | boolean | undefined>>;
-  readonly positionals: readonly string[];
-}
-
-/** parseArgs with `--help` on every command, at most `maxPositionals`, and no value echoed. */
-function parse(args: readonly string[], options: Options, maxPositionals: number): Parsed {
-  let parsed: Parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    // Node's first sentence names the option and the rule ("Unknown option '--x'"), not a value.
-    throw new UsageError((error as Error).message.split('. ')[0] ?? 'bad option');
-  }
-  if (parsed.values.help === true) throw new HelpRequest();
-  if (parsed.positionals.length > maxPositionals) {
-    // Not echoed: a misplaced argument may well be a secret.
-    throw new UsageError(`too many arguments (at most ${maxPositionals})`);
-  }
-  return parsed;
-}
-
-/** The value of a string option (parseArgs has already refused a missing or boolean one). */
-function text(parsed: Parsed, name: string): string | undefined {
-  const value = parsed.values[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function isHelp(arg: string): boolean {
-  return arg === '--help' || arg === '-h' || arg === 'help';
-}
-
-function checkedName(value: string | undefined, what: string): string {
-  if (value === undefined) throw new UsageError(`missing <${what}>`);
-  // The identity is compared byte for byte with access.json: invisible differences would only
-  // make a token that never matches.
-  if (value === '' || value.trim() !== value || /\p{Cc}/u.test(value) || value.length > 128) {
-    throw new UsageError(
-      `<${what}> must be 1 to 128 characters, without control characters or surrounding blanks`,
-    );
-  }
-  return value;
-}
-
-function requiredFile(value: string | undefined, command: string): string {
-  if (value === undefined || value === '') throw new UsageError(`${command} needs --file`);
-  return value;
-}
-
-function optionalDuration(value: string | undefined): number | undefined {
-  return value === undefined ? undefined : parseDuration(value);
-}
-
-function fromStdinIf(value: string | undefined, io: CliIo): string | undefined {
-  return value === '-' ? io.readStdin().trim() : value;
-}
-
-/** A command name is shown only when it looks like one. */
-function printable(arg: string): string {
-  return /^[a-z][a-z-]{0,31}$/.test(arg) ? arg : '(not shown)';
 }

@@ -61,7 +61,7 @@ export class EventsService {
     return { id: point.eventId!, outcome };
   }
 
-  /** Generation 1.1: an array of points, all valid or none stored (README "The API"). */
+  /** Generation 1.1: an array of points, all valid or none stored (docs/API.md, "Points"). */
   async logPoints(body: unknown[]): Promise<{ outcome: Kept }> {
     // The original answered "OK" to an empty array; there is nothing to store.
     if (body.length === 0) return { outcome: 'stored' };

@@ -29,7 +29,8 @@ export function parseHttpConfig(env: Env, stdoutIsTty = false) {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     /**
      * Writes whose body is read and parsed at once; the others wait for a turn, bodies unread
-     * (WriteAdmission). 0: no admission control, every write is served at once. README "Under overload".
+     * (WriteAdmission). 0: no admission control, every write is served at once
+     * (docs/OPERATIONS.md, "Under overload").
      */
     admissionConcurrency: integer(env, 'ADMISSION_CONCURRENCY', 64, 0, 100_000),
     /** A write that has waited this long for its turn is answered 503 with Retry-After. */
@@ -41,8 +42,8 @@ export function parseHttpConfig(env: Env, stdoutIsTty = false) {
 
 /**
  * HEALTH_PORT: a second listener that answers only the liveness probe (`GET /ping`), so that a
- * probe never queues behind a spike's connections on PORT (README, "Under overload"). Unset or
- * empty: none.
+ * probe never queues behind a spike's connections on PORT (docs/OPERATIONS.md, "Under
+ * overload"). Unset or empty: none.
  */
 function healthPort(env: Env, port: number): number | undefined {
   if (text(env, 'HEALTH_PORT') === undefined) return undefined;

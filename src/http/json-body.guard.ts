@@ -8,6 +8,7 @@ import {
   Injectable,
   PayloadTooLargeException,
 } from '@nestjs/common';
+import { TextDecoder } from 'node:util';
 import { raw } from 'body-parser';
 import type { Request, Response } from 'express';
 import { parseExactJson, JsonRefusal, type JsonPath } from './exact-json';
@@ -131,12 +132,11 @@ function displayPath(path: JsonPath): string {
  * Reads POST bodies with {@link JsonBodyReader}: the last global guard, listed after the
  * TokenGuard in app.module.ts (Nest runs APP_GUARD providers in the order they are listed), so a
  * request without a valid token gets its 401 before anything of its body is read, inflated or
- * parsed (docs/TOKENS.md). Other methods pass with
- * their body unread.
+ * parsed (docs/DEVELOPMENT.md, "Architecture"). Other methods pass with their body unread.
  *
  * A guard rather than an interceptor: a global interceptor put Nest's RxJS plumbing
  * (defer, mergeAll, AsyncResource.bind and its deprecation check) on every request, about 6%
- * of the CPU profile at one event per request (README "Performance").
+ * of the CPU profile at one event per request (docs/PERFORMANCE.md, "The benchmark").
  */
 @Injectable()
 export class JsonBodyGuard implements CanActivate {

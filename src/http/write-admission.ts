@@ -130,7 +130,8 @@ export class WriteAdmission implements OnModuleInit, OnApplicationShutdown {
     for (const name of this.config.obsolete) {
       this.logger.warn(
         `${name} is no longer read and is ignored: writes now wait for a turn and are refused ` +
-          'only once they have waited ADMISSION_TIMEOUT_MS (README "Under overload"); remove it',
+          'only once they have waited ADMISSION_TIMEOUT_MS (docs/OPERATIONS.md, ' +
+          '"Under overload"); remove it',
       );
     }
   }

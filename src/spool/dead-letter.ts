@@ -6,10 +6,10 @@ import type { SpoolPoint } from './spool-record';
 export const DEAD_LETTER_FILE = 'dead-letter.jsonl';
 
 /**
- * `dead-letter.jsonl` beside the spool: the points InfluxDB will never take (a type conflict
- * found only at replay), kept for ops to look at and send again, since acknowledged means not
- * lost. One JSON object per line, `tags` and `fields` as objects, so that a line is a point of
- * the 1.1 API once `reason`, `time` and `event_id` are dropped (README "Dead letters"). A point
+ * `dead-letter.jsonl` beside the spool: the points InfluxDB will never take (a type conflict found
+ * only at replay), kept for ops to look at and send again, since acknowledged means not lost. One
+ * JSON object per line, `tags` and `fields` as objects, so that a line is a point of the 1.1 API
+ * once `reason`, `time` and `event_id` are dropped (docs/OPERATIONS.md, "Dead letters"). A point
  * already in the file (a replay tried again after a failure) is not written again.
  */
 export class DeadLetterFile {

@@ -1,8 +1,8 @@
 /**
  * Which records of one segment hold which event ids, so that reading back a queued event reads
- * no disk unless the spool holds it (and then one record). Decision (README "Delivery
- * guarantee"): the index holds a 32-bit hash of each spooled event id and the offset of its
- * record, 8 bytes per event in typed arrays, not the ids or the points themselves. A full
+ * no disk unless the spool holds it (and then one record). Decision (docs/OPERATIONS.md, "The
+ * spool on disk and in memory"): the index holds a 32-bit hash of each spooled event id and the
+ * offset of its record, 8 bytes per event in typed arrays, not the ids or the points. A full
  * spool of SPOOL_MAX_BYTES (1 GiB) holds about 4.3 million single events of ~250 bytes: 34 MB
  * of index (points held as JS objects would take several times the spool's own size). A hash
  * can match another id (1 in 4 billion per id held): the record read is then checked, and the

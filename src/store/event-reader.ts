@@ -18,12 +18,12 @@ export interface ReadPolicy {
 
 const NOT_FOUND: ReadOutcome = { kind: 'not_found' };
 const UNAVAILABLE: ReadOutcome = { kind: 'unavailable', retryAfterSeconds: 5 };
-/** A window search takes about a second at most (README "Reading back"): try again then. */
+/** A window search takes a second at most (docs/PERFORMANCE.md, "Reading back"): retry then. */
 const BUSY: ReadOutcome = { kind: 'busy', retryAfterSeconds: 1 };
 
 /**
- * Reads one event back by its id (README "Reading an event back"): from the spool while it
- * waits there (its index answers without reading the disk, unless it holds the id), else from
+ * Reads one event back by its id (docs/API.md, "Reading an event back"): from the spool while
+ * it waits there (its index answers without reading the disk, unless it holds the id), else from
  * InfluxDB, along the id's search plan. Both answer the same shape with the same types: a
  * queued event is typed as it will be stored (SchemaService.type, against what is known now),
  * so that a numeric uid reads back as text in both, for instance.

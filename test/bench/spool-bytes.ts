@@ -1,8 +1,8 @@
 /**
- * Spool bytes per event, for the README's sizing table: `npx ts-node --transpile-only
- * test/bench/spool-bytes.ts`. Runs the benchmark's event through the service's own code
- * (parseEvent, eventToPoint, encodeRecord) and prints the bytes one spool record takes per
- * event, one event per request (one record each) and 100 per request (one record per batch).
+ * Spool bytes per event, for the sizing table of docs/OPERATIONS.md ("Sizing"): `npx ts-node
+ * --transpile-only test/bench/spool-bytes.ts`. Runs the benchmark's event through the service's
+ * own code (parseEvent, eventToPoint, encodeRecord) and prints the bytes one spool record takes
+ * per event, one event per request (one record each) and 100 per request (one record per batch).
  */
 import { eventToPoint } from '../../src/events/event-point';
 import { parseEvent } from '../../src/events/event.dto';

@@ -1,6 +1,6 @@
 /**
  * Would better-sqlite3 in WAL mode replace the spool's segment files? A micro-benchmark of both
- * on the same disk, for the decision in the README ("Delivery guarantee"):
+ * on the same disk, for the decision in docs/OPERATIONS.md ("Why segment files, and not SQLite"):
  *
  *   npm install --no-save better-sqlite3@12   # v13 segfaults on Node 20; it compiles here
  *   npx ts-node --transpile-only test/bench/spool-store.ts

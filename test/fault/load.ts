@@ -33,8 +33,9 @@ export interface LoadConfig {
   /** Per-request timeout (default 15 s). */
   timeoutMs?: number;
   /**
-   * After a 503 or 429 with Retry-After, wait as the README tells clients to: at least
-   * Retry-After, plus up to as long again at random (jitter), before the next request.
+   * After a 503 or 429 with Retry-After, wait as docs/OPERATIONS.md ("Under overload") tells
+   * clients to: at least Retry-After, plus up to as long again at random (jitter), before the
+   * next request.
    */
   honourRetryAfter?: boolean;
   /** Events per request, POSTed as an array to /log/events; absent: one object to /log/event. */

@@ -27,8 +27,18 @@ export function dockerfileEnv(): Record<string, string> {
  * `#NAME=default` line each): a deployment that sets another one has a typo.
  */
 export function serviceVariables(): Set<string> {
+  return new Set(Object.keys(exampleValues()));
+}
+
+/** The `#NAME=value` lines of config/stats-service.env.example: each variable and its value. */
+export function exampleValues(): Record<string, string> {
   const example = readFileSync(join(REPO, 'config', 'stats-service.env.example'), 'utf8');
-  return new Set([...example.matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]!));
+  return Object.fromEntries(
+    [...example.matchAll(/^#?([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((match) => [
+      match[1]!,
+      match[2]!.trim(),
+    ]),
+  );
 }
 
 /** The service's config parsers, one per feature: the only readers of its environment. */
@@ -58,6 +68,17 @@ export function variablesRead(): Set<string> {
   );
   for (const parse of CONFIG_PARSERS) parse(env);
   return read;
+}
+
+/**
+ * What the service makes of `env`: every config parser's result, as JSON (a Set as its members),
+ * so that two environments can be compared by what they configure.
+ */
+export function parsedConfig(env: Record<string, string>): string {
+  return JSON.stringify(
+    CONFIG_PARSERS.map((parse) => parse(env)),
+    (_key, value: unknown) => (value instanceof Set ? [...(value as Set<unknown>)] : value),
+  );
 }
 
 /**

@@ -8,7 +8,7 @@ import { dropDatabase, uniqueDatabase } from './influxd';
 
 export const REPO = join(__dirname, '..', '..');
 
-/** The public demo pair (README, "Tokens"), as shipped in the repo's access.json. */
+/** The public demo pair (docs/TOKENS.md, "access.json"), as shipped in the repo's access.json. */
 export const DEMO_TOKEN =
   'eyJleHBpcmVzIjogMTAsICJzYWx0IjogImJjODIxOCIsICJpZGVudGl0eSI6ICJzdGF0c2JvYiJ9NyjnVy3QkN9pa2H_DVe4OZLi5dydu1mB3clN2HezjI8y331ZflOHSOtgvw8JjnjlC4UFF8q1LCp0kHdj96ipDw==';
 export const DEMO_SECRET =
