@@ -17,7 +17,7 @@ describe(parseEventsConfig.name, () => {
       tableName: 'analytics',
       tagKeys: new Set(),
       readWindowHours: 168,
-      readMaxScans: 2,
+      readMaxScans: 1,
       limits: { maxKeys: 256, maxKeyLength: 128, maxStringBytes: 65_536, maxBatchEvents: 1000 },
     });
   });
@@ -27,7 +27,7 @@ describe(parseEventsConfig.name, () => {
       ['1', 1],
       [' 8 ', 8],
       ['1000', 1000],
-      ['', 2],
+      ['', 1],
     ])('takes %j as %d window searches at once', (raw, scans) => {
       expect(parseEventsConfig({ EVENT_READ_MAX_SCANS: raw }).readMaxScans).toBe(scans);
     });

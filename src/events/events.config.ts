@@ -39,7 +39,7 @@ export function parseEventsConfig(env: Env) {
      * Reads that search the read window (ids without a time) running at once; more are answered
      * 429 with Retry-After, so that a burst of them cannot take InfluxDB from the writes.
      */
-    readMaxScans: integer(env, 'EVENT_READ_MAX_SCANS', 2, 1, 1000),
+    readMaxScans: integer(env, 'EVENT_READ_MAX_SCANS', 1, 1, 1000),
     limits: {
       maxKeys: integer(env, 'MAX_EVENT_KEYS', 256, 2, 10_000),
       maxKeyLength: integer(env, 'MAX_KEY_LENGTH', 128, 8, 1024),

@@ -1066,7 +1066,7 @@ async function freeze(scope: Scope): Promise<void> {
 
 /** Events seeded into the read window for read-burst, so that a window search costs InfluxDB. */
 const READ_BURST_SEEDED = 200_000;
-/** Readers asking at once for ids that need a window search, against EVENT_READ_MAX_SCANS (2). */
+/** Readers asking at once for ids that need a window search, against EVENT_READ_MAX_SCANS (1). */
 const READ_BURST_READERS = 64;
 const READ_BURST_SECONDS = 8;
 
@@ -1122,6 +1122,8 @@ async function readBurst(scope: Scope): Promise<void> {
                 ? '429 with Retry-After'
                 : String(reply.status);
             reads.set(kind, (reads.get(kind) ?? 0) + 1);
+            // As a client should (the shipped one does): back after Retry-After, not at once.
+            if (kind === '429 with Retry-After') await sleep(Number(retry) * 1000);
           }
         })
       : [];
