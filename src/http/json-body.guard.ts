@@ -8,6 +8,7 @@ import {
   Injectable,
   PayloadTooLargeException,
 } from '@nestjs/common';
+import { TextDecoder } from 'node:util';
 import { raw } from 'body-parser';
 import type { Request, Response } from 'express';
 import { parseExactJson, JsonRefusal, type JsonPath } from './exact-json';
