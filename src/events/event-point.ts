@@ -95,7 +95,7 @@ export function oversizedTag(
 }
 
 /** Tag values are strings, written the way the original (Python's `str`) wrote them. */
-export function tagText(value: string | number | boolean): string {
+export function tagText(value: string | number | bigint | boolean): string {
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   return String(value);
 }

@@ -5,7 +5,7 @@ import type { Limits } from './events.config';
 import { MEASUREMENT, oversizedTag, SERIES_KEY_RULE, tagRule, tagText } from './event-point';
 import { Refusal } from './refusal';
 
-type Scalar = string | number | boolean;
+type Scalar = string | number | bigint | boolean;
 
 /**
  * One element of the points (1.1) body: `{measurement, tags, fields}` (docs/API.md, "Points"). The
@@ -106,7 +106,8 @@ function checkKey(path: string, key: string, index: number, limits: Limits): voi
 }
 
 function checkScalar(path: string, value: unknown, index: number): void {
-  if (typeof value === 'string' || typeof value === 'boolean') return;
+  // A bigint is an integer beyond ±2^53 with its exact digits, within int64 (the body reader).
+  if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint') return;
   if (typeof value === 'number' && Number.isFinite(value)) return;
   throw new Refusal(path, 'must be a string, a finite number, a boolean or null', index);
 }
