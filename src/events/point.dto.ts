@@ -1,6 +1,7 @@
 import { ApiSchema } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, Matches, validateSync } from 'class-validator';
 import type { FieldValue, Point } from '../store/point';
+import { pointFault } from '../store/point-rules';
 import type { Limits } from './events.config';
 import { MEASUREMENT, oversizedTag, SERIES_KEY_RULE, tagRule, tagText } from './event-point';
 import { Refusal } from './refusal';
@@ -87,7 +88,14 @@ export function parsePoint(element: unknown, index: number, limits: Limits, time
   }
   const oversized = oversizedTag(dto.measurement, tags);
   if (oversized !== undefined) throw new Refusal(`tags.${oversized}`, SERIES_KEY_RULE, index);
-  return { measurement: dto.measurement, tags, fields, time };
+  const point = { measurement: dto.measurement, tags, fields, time };
+  // What InfluxDB cannot store exactly, checked once, before anything keeps the point.
+  const fault = pointFault(point);
+  if (fault) {
+    const key = fault.part === 'measurement' ? 'measurement' : `${fault.part}s.${fault.key}`;
+    throw new Refusal(key, fault.rule, index);
+  }
+  return point;
 }
 
 function checkKey(path: string, key: string, index: number, limits: Limits): void {
