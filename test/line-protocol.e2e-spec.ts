@@ -11,7 +11,13 @@
  */
 import fc from 'fast-check';
 import { parseExactJson } from '../src/http/exact-json';
-import { dropDatabase, httpRequest, influxQueryText, writeLines } from './support/influxd';
+import {
+  createDatabase,
+  dropDatabase,
+  httpRequest,
+  influxQueryText,
+  writeLines,
+} from './support/influxd';
 import { AUTH, startService, type RunningService } from './support/service';
 import { eventually, quoted, startGate, waitForStored, type Gate } from './support/spool';
 
@@ -248,10 +254,15 @@ describe('the same request, the same answer, InfluxDB up or down', () => {
 
       await expect(send(the.up, body)).resolves.toEqual({ status: 200, body: id });
       await expect(send(the.down, body)).resolves.toEqual({ status: 202, body: id });
+      const want = { time: expect.any(String) as unknown, ...Object.fromEntries(event) };
+      // Still in the spool, it reads back as it will once stored.
+      await expect(read(the.down, id)).resolves.toEqual({
+        status: 200,
+        body: { status: 'queued', ...want },
+      });
       await the.gate.set('open');
       try {
         await waitForStored(influxUrl(), the.down.database, [id]);
-        const want = { time: expect.any(String) as unknown, ...Object.fromEntries(event) };
         for (const svc of [the.up, the.down]) {
           await expect(storedRow(svc, id)).resolves.toEqual(want);
           await expect(read(svc, id)).resolves.toEqual({
@@ -264,6 +275,59 @@ describe('the same request, the same answer, InfluxDB up or down', () => {
       }
     },
   );
+});
+
+describe('an integer field beyond ±2^53, through the spool', () => {
+  const the = upAndDown();
+
+  it('keeps every digit of an integer spooled while InfluxDB was down, through the replay', async () => {
+    for (const svc of [the.up, the.down]) {
+      // The down service could not create its database.
+      await createDatabase(influxUrl(), svc.database);
+      await writeLines(influxUrl(), svc.database, 'analytics,event=seed big=1i 1000000000');
+    }
+    // The down service learns that `big` is an integer while it can reach InfluxDB.
+    await the.gate.set('open');
+    try {
+      await expect(send(the.down, '{"event":"warm","uid":"u","big":2}')).resolves.toMatchObject({
+        status: 200,
+      });
+    } finally {
+      await the.gate.set('refuse');
+    }
+    const event: Array<[string, unknown]> = [
+      ['event', 'lp.big'],
+      ['uid', 'u'],
+      ['event_id', 'lp-big'],
+      ['big', -9223372036854775807n],
+      ['odd', 9007199254740993n],
+    ];
+    // `odd` is a new field: a float, which cannot hold 9007199254740993.
+    await expect(send(the.up, eventText(event))).resolves.toEqual(
+      refusal('odd', INEXACT, { stored: 'float', incoming: 'integer' }),
+    );
+    const body = eventText(event.slice(0, 4));
+
+    await expect(send(the.up, body)).resolves.toEqual({ status: 200, body: 'lp-big' });
+    await expect(send(the.down, body)).resolves.toEqual({ status: 202, body: 'lp-big' });
+    await the.gate.set('open');
+    try {
+      await waitForStored(influxUrl(), the.down.database, ['lp-big']);
+      const want = {
+        time: expect.any(String) as unknown,
+        ...Object.fromEntries(event.slice(0, 4)),
+      };
+      for (const svc of [the.up, the.down]) {
+        await expect(storedRow(svc, 'lp-big')).resolves.toEqual(want);
+        await expect(read(svc, 'lp-big')).resolves.toEqual({
+          status: 200,
+          body: { status: 'stored', ...want },
+        });
+      }
+    } finally {
+      await the.gate.set('refuse');
+    }
+  });
 });
 
 // The alphabet of the generated keys and values: every character line protocol escapes or
