@@ -43,7 +43,7 @@ interface Answer {
 }
 
 /** POSTs the body text as it is; the answer's body parsed exactly. */
-async function send(svc: RunningService, body: string): Promise<Answer> {
+async function send(svc: RunningService, body: string | Buffer): Promise<Answer> {
   const reply = await httpRequest('POST', `${svc.url}/log/event`, body, {
     'Content-Type': 'application/json',
     ...AUTH,
@@ -129,7 +129,7 @@ describe('the same request, the same answer, InfluxDB up or down', () => {
   const the = upAndDown();
 
   // Cases of issue 19 and their neighbours; JSON text as a client sends it.
-  const refused: Array<[string, string, ReturnType<typeof refusal>]> = [
+  const refused: Array<[string, string | Buffer, ReturnType<typeof refusal>]> = [
     [
       'a backslash before a comma in a field key',
       '{"event":"e","uid":"u","o\\\\,b":1}',
@@ -175,6 +175,15 @@ describe('the same request, the same answer, InfluxDB up or down', () => {
         's',
         'the value holds a lone surrogate (half of a UTF-16 pair), which has no UTF-8 form',
       ),
+    ],
+    [
+      'invalid UTF-8 in a value',
+      Buffer.concat([
+        Buffer.from('{"event":"e","uid":"u","v":"a'),
+        Buffer.from([0xff]),
+        Buffer.from('b"}'),
+      ]),
+      refusal('v', 'the value is not valid UTF-8'),
     ],
     [
       'an integer a new (float) field would round',
