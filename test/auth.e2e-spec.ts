@@ -486,7 +486,13 @@ describe('the token is checked before the body is read', () => {
       () => '{"event": "e", "uid": ',
       {},
       400,
-      { statusCode: 400, error: 'Bad Request', message: 'the body is not valid JSON' },
+      {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'the body is not valid JSON',
+        key: '',
+        rule: 'the body is not valid JSON',
+      },
     ],
     [
       'a body over MAX_BODY_BYTES',

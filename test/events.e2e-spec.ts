@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import {
   httpRequest,
   influxQuery,
+  influxQueryText,
   startInfluxd,
   writeLines,
   type Epoch,
@@ -87,6 +88,9 @@ async function expectNothingStored(svc: RunningService): Promise<void> {
 }
 
 /** The JSON body of a 400 Refusal (src/events/refusal.ts). */
+/** The body reader's rule for an integer literal beyond int64 (docs/API.md, "Numbers"). */
+const INT64_RULE = 'integers must be from -9223372036854775808 to 9223372036854775807 (int64)';
+
 function refusal(key: string, rule: string, extra: Record<string, unknown> = {}) {
   return {
     statusCode: 400,
@@ -342,20 +346,8 @@ describe('POST /log/event refusals', () => {
       { event: 'e', uid: 'u', time: 1_700_000_000 },
       refusal('time', 'is reserved: the server stamps events'),
     ],
-    [
-      'invalid JSON',
-      '{"event": "e", "uid": ',
-      { statusCode: 400, error: 'Bad Request', message: 'the body is not valid JSON' },
-    ],
-    [
-      'an empty body',
-      '',
-      {
-        statusCode: 400,
-        error: 'Bad Request',
-        message: 'the body must be a JSON object or array; it is empty',
-      },
-    ],
+    ['invalid JSON', '{"event": "e", "uid": ', refusal('', 'the body is not valid JSON')],
+    ['an empty body', '', refusal('', 'the body must be a JSON object or array; it is empty')],
     [
       'a JSON string body',
       '"hello"',
@@ -619,26 +611,42 @@ describe('POST /log/event into a field that exists as integer', () => {
     await expect(fieldTypes(svc())).resolves.toMatchObject({ count: 'integer' });
   });
 
-  it('stores the int64 minimum, -9223372036854775808, as that integer', async () => {
+  it.each([
+    ['the int64 minimum', '-9223372036854775808'],
+    ['the int64 maximum', '9223372036854775807'],
+    ['2^53 + 1, which a double rounds to 2^53', '9007199254740993'],
+  ])('stores %s, %s, as exactly that integer, and reads it back so', async (_case, digits) => {
     const reply = await post(
       `${svc().url}/log/event`,
-      '{"event":"int.min","uid":"u","count":-9223372036854775808}',
+      `{"event":"int.exact","uid":"u","count":${digits}}`,
     );
     expect(reply.status).toBe(200);
+    const id = reply.body as string;
 
-    await expect(
-      query(svc(), `SELECT "count" FROM "analytics" WHERE "event_id" = '${reply.body as string}'`),
-    ).resolves.toEqual([{ time: expect.any(String) as unknown, count: -(2 ** 63) }]);
+    const stored = await influxQueryText(
+      svc().influxUrl,
+      svc().database,
+      `SELECT "count" FROM "analytics" WHERE "event_id" = '${id}'`,
+    );
+    expect(stored).toMatch(new RegExp(`"values":\\[\\["[^"]+",${digits}\\]\\]`));
+    const read = await httpRequest('GET', `${svc().url}/log/event/${id}`, undefined, AUTH);
+    expect(read.status).toBe(200);
+    expect(read.body).toContain(`"count":${digits},`);
+    await expect(fieldTypes(svc())).resolves.toMatchObject({ count: 'integer' });
   });
 
-  it('refuses 9223372036854775807: as a JSON number it is 2^63, one past the int64 maximum', async () => {
+  it('refuses an integer beyond int64, 9223372036854775808, naming the key and the rule', async () => {
     const reply = await post(
       `${svc().url}/log/event`,
-      '{"event":"int.max","uid":"u","count":9223372036854775807}',
+      '{"event":"int.over","uid":"u","count":9223372036854775808}',
     );
 
-    expect(reply).toMatchObject({ status: 400, body: conflict('count', 'integer', 'float') });
-    await expect(countEvents(svc(), `"event" = 'int.max'`)).resolves.toBe(0);
+    expect(reply).toEqual({
+      status: 400,
+      headers: expect.anything() as unknown,
+      body: refusal('count', INT64_RULE),
+    });
+    await expect(countEvents(svc(), `"event" = 'int.over'`)).resolves.toBe(0);
   });
 
   it.each<[string, unknown, string]>([

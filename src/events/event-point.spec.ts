@@ -140,6 +140,26 @@ describe(eventToPoint.name, () => {
     });
   });
 
+  it('refuses a field key line protocol cannot carry exactly, naming it', () => {
+    const refusal = refusalOf(() =>
+      eventToPoint(parsed([['o\\,b', 1]]), 'analytics', new Set(), TIME),
+    );
+    expect(refusal.getResponse()).toMatchObject({
+      key: 'o\\,b',
+      rule: 'a backslash before a comma, equals sign or space cannot be stored by InfluxDB (two backslashes can) in a field key',
+    });
+  });
+
+  it('refuses an EVENT_TAGS value with a backslash before a space, naming the key as a tag', () => {
+    const refusal = refusalOf(() =>
+      eventToPoint(parsed([['host', 'a\\ b']]), 'analytics', new Set(['host']), TIME),
+    );
+    expect(refusal.getResponse()).toMatchObject({
+      key: 'host',
+      rule: 'a backslash before a space cannot be stored by InfluxDB (two backslashes can) in a name or tag value (a tag, see EVENT_TAGS)',
+    });
+  });
+
   it('accepts the same value when the key is a field', () => {
     expect(
       eventToPoint(parsed([['host', 'a\\']]), 'analytics', new Set(), TIME).fields,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FieldValue, Point } from '../store/point';
+import { pointFault } from '../store/point-rules';
 import { Refusal } from './refusal';
 
 /**
@@ -95,7 +96,7 @@ export function oversizedTag(
 }
 
 /** Tag values are strings, written the way the original (Python's `str`) wrote them. */
-export function tagText(value: string | number | boolean): string {
+export function tagText(value: string | number | bigint | boolean): string {
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   return String(value);
 }
@@ -104,8 +105,8 @@ export function tagText(value: string | number | boolean): string {
  * docs/API.md, "How events and points are stored": the event goes to `measurement` at `time`, tagged with `event` and the keys
  * named in EVENT_TAGS; everything else, `uid` and `event_id` included, is a field. The event id
  * is the client's valid one, or one made from `time` (newEventId). An empty tag value cannot be
- * stored by InfluxDB, so such a key is left out. Throws a Refusal for a tag value line protocol
- * cannot carry.
+ * stored by InfluxDB, so such a key is left out. Throws a Refusal naming the key for anything
+ * line protocol cannot carry exactly (pointFault, the one check of what InfluxDB can store).
  */
 export function eventToPoint(
   parsed: ParsedEvent,
@@ -137,5 +138,11 @@ export function eventToPoint(
   if (!hasId) fields.push(['event_id', eventId]);
   const oversized = oversizedTag(measurement, tags);
   if (oversized !== undefined) throw new Refusal(oversized, SERIES_KEY_RULE);
-  return { measurement, tags, fields, time, eventId };
+  const point = { measurement, tags, fields, time, eventId };
+  const fault = pointFault(point);
+  if (fault) {
+    const tag = fault.part === 'tag' && fault.key !== 'event';
+    throw new Refusal(fault.key, tag ? `${fault.rule} (a tag, see EVENT_TAGS)` : fault.rule);
+  }
+  return point;
 }

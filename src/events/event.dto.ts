@@ -10,7 +10,11 @@ const UID_REQUIRED = 'is required (a string, may be empty, or a number)';
 const UID_RULE = 'must be a string (may be empty) or a finite number';
 
 function isUid(value: unknown): boolean {
-  return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+  return (
+    typeof value === 'string' ||
+    typeof value === 'bigint' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
 }
 
 /**
@@ -114,6 +118,11 @@ function flatten(
       case 'number':
         // JSON.parse turns 1e400 into Infinity, which InfluxDB cannot store.
         if (!Number.isFinite(value)) throw new Refusal(key, 'must be a finite number');
+        checkLeafKey(key);
+        into.set(key, value);
+        break;
+      case 'bigint':
+        // An integer beyond ±2^53, its digits exact; the body reader refused any beyond int64.
         checkLeafKey(key);
         into.set(key, value);
         break;

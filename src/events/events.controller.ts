@@ -10,6 +10,7 @@ import {
 import type { Response } from 'express';
 import { ApiBodyRefusals, ApiRetryLater, ApiTokenAuth } from '../openapi/openapi.decorators';
 import { EVENT_STATUS, ref } from '../openapi/schemas';
+import { eventJson } from './event-json';
 import { BatchResult, EventsService, type Kept } from './events.service';
 import { Refusal } from './refusal';
 
@@ -120,6 +121,7 @@ export class EventsController {
    * `status` key of its own keeps it; `X-Event-Status` always says where the event is.
    */
   @Get('event/:id')
+  @Header('Content-Type', 'application/json; charset=utf-8')
   @ApiOperation({ operationId: 'getEvent', summary: 'Read one event back' })
   @ApiParam({
     name: 'id',
@@ -140,12 +142,10 @@ export class EventsController {
     schema: ref('HttpError'),
   })
   @ApiRetryLater('InfluxDB is unavailable and the spool does not hold the event.')
-  async find(
-    @Param('id') id: string,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<Record<string, unknown>> {
+  async find(@Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<string> {
     const { event, status } = await this.events.findEvent(id);
     res.setHeader('X-Event-Status', status);
-    return { status, ...event };
+    // Serialised here: integers stored beyond ±2^53 are bigints, written as their digits.
+    return eventJson({ status, ...event });
   }
 }

@@ -289,6 +289,49 @@ describe(parsePoint.name, () => {
     });
   });
 
+  describe('what line protocol cannot carry exactly (issue 19)', () => {
+    const FIELD_BACKSLASH =
+      'a backslash before a comma, equals sign or space cannot be stored by InfluxDB (two backslashes can) in a field key';
+    const BACKSLASH_SPACE =
+      'a backslash before a space cannot be stored by InfluxDB (two backslashes can) in a name or tag value';
+
+    it.each(['o\\,b', 'o\\=b', 'o\\ b'])('refuses the field key %s, naming it', (key) => {
+      expectRefused(
+        { measurement: 'm', fields: { v: 1, [key]: 1 } },
+        `fields.${key}`,
+        FIELD_BACKSLASH,
+      );
+    });
+
+    it('refuses a tag key or a tag value with a backslash before a space, naming the tag', () => {
+      expectRefused(
+        { measurement: 'm', tags: { 'o\\ b': 'v' }, fields: { v: 1 } },
+        'tags.o\\ b',
+        BACKSLASH_SPACE,
+      );
+      expectRefused(
+        { measurement: 'm', tags: { t: 'o\\ b' }, fields: { v: 1 } },
+        'tags.t',
+        BACKSLASH_SPACE,
+      );
+    });
+
+    it('keeps a backslash before a quote in a field key, and integers beyond ±2^53 exactly', () => {
+      const point = parsePoint(
+        { measurement: 'm', tags: { 'o\\,b': 'v' }, fields: { 'a\\"b': 9007199254740993n } },
+        0,
+        LIMITS,
+        TIME,
+      );
+      expect(point).toEqual({
+        measurement: 'm',
+        tags: [['o\\,b', 'v']],
+        fields: [['a\\"b', 9007199254740993n]],
+        time: TIME,
+      });
+    });
+  });
+
   describe('limits', () => {
     it('refuses a key longer than MAX_KEY_LENGTH', () => {
       const limits = { ...LIMITS, maxKeyLength: 8 };

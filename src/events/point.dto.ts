@@ -1,11 +1,12 @@
 import { ApiSchema } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, Matches, validateSync } from 'class-validator';
 import type { FieldValue, Point } from '../store/point';
+import { pointFault } from '../store/point-rules';
 import type { Limits } from './events.config';
 import { MEASUREMENT, oversizedTag, SERIES_KEY_RULE, tagRule, tagText } from './event-point';
 import { Refusal } from './refusal';
 
-type Scalar = string | number | boolean;
+type Scalar = string | number | bigint | boolean;
 
 /**
  * One element of the points (1.1) body: `{measurement, tags, fields}` (docs/API.md, "Points"). The
@@ -87,7 +88,14 @@ export function parsePoint(element: unknown, index: number, limits: Limits, time
   }
   const oversized = oversizedTag(dto.measurement, tags);
   if (oversized !== undefined) throw new Refusal(`tags.${oversized}`, SERIES_KEY_RULE, index);
-  return { measurement: dto.measurement, tags, fields, time };
+  const point = { measurement: dto.measurement, tags, fields, time };
+  // What InfluxDB cannot store exactly, checked once, before anything keeps the point.
+  const fault = pointFault(point);
+  if (fault) {
+    const key = fault.part === 'measurement' ? 'measurement' : `${fault.part}s.${fault.key}`;
+    throw new Refusal(key, fault.rule, index);
+  }
+  return point;
 }
 
 function checkKey(path: string, key: string, index: number, limits: Limits): void {
@@ -106,7 +114,8 @@ function checkKey(path: string, key: string, index: number, limits: Limits): voi
 }
 
 function checkScalar(path: string, value: unknown, index: number): void {
-  if (typeof value === 'string' || typeof value === 'boolean') return;
+  // A bigint is an integer beyond ±2^53 with its exact digits, within int64 (the body reader).
+  if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint') return;
   if (typeof value === 'number' && Number.isFinite(value)) return;
   throw new Refusal(path, 'must be a string, a finite number, a boolean or null', index);
 }

@@ -15,9 +15,12 @@ export function answerOf(notKept: NotKept): Refusal | RetryLaterException {
       const { conflict, index } = notKept;
       const key = index === undefined ? conflict.field : `fields.${conflict.field}`;
       // The field and measurement names are client input: quoted short, as in every refusal.
+      // A conflict with a rule is a value the field's type cannot hold exactly (an integer
+      // beyond ±2^53 in a float field): the rule says why.
       const rule =
+        conflict.rule ??
         `field type conflict: "${quote(conflict.field)}" of measurement ` +
-        `"${quote(conflict.measurement)}" is stored as ${conflict.stored}, this value is ${conflict.incoming}`;
+          `"${quote(conflict.measurement)}" is stored as ${conflict.stored}, this value is ${conflict.incoming}`;
       return new Refusal(key, rule, index, {
         stored: conflict.stored,
         incoming: conflict.incoming,

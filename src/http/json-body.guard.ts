@@ -105,16 +105,21 @@ function utf8(body: Buffer | undefined, contentType: string | undefined): Buffer
 const QUOTED_KEY = 64;
 
 /**
- * A 400 as the events API words them (`key`, `rule`, `message` = key and rule): the key is the
- * JSON path of the key at fault (`[0].fields.count`, `a.b`), cut to 64 characters; no value is
- * ever quoted.
+ * A 400 as the events API words them (`key`, `rule`, `message` = where and rule; `index` the
+ * element of an array body, as for every refusal of an element): the key is the JSON path of
+ * the key at fault within the body or its element (`fields.count`, `a.b`), cut to 64
+ * characters; no value is ever quoted.
  */
 function refusalOf(refusal: JsonRefusal): BadRequestException {
-  const key = displayPath(refusal.path);
+  const [first] = refusal.path;
+  const index = typeof first === 'number' ? first : undefined;
+  const key = displayPath(index === undefined ? refusal.path : refusal.path.slice(1));
+  const where = index === undefined ? key : `[${index}]${key === '' ? '' : `.${key}`}`;
   return new BadRequestException({
     statusCode: 400,
     error: 'Bad Request',
-    message: key === '' ? refusal.rule : `${key}: ${refusal.rule}`,
+    message: where === '' ? refusal.rule : `${where}: ${refusal.rule}`,
+    ...(index === undefined ? {} : { index }),
     key,
     rule: refusal.rule,
   });

@@ -20,7 +20,7 @@ import {
   type TimeBounds,
 } from './influxql';
 import { toLine, type LineField, type LinePoint } from './line-protocol';
-import { fieldTypesOf, newestRow, type StatementResult } from './query-results';
+import { fieldTypesOf, newestRow, parseQueryAnswer, type StatementResult } from './query-results';
 import { classify, unavailable } from './classify';
 
 /**
@@ -278,8 +278,13 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
   ): Promise<{ kind: 'ok'; body: unknown } | { kind: 'missing' } | InfluxFailure> {
     const options: SendOptions = { method, headers: { ...this.authHeaders }, signal };
     if (contentType) options.headers!['content-type'] = contentType;
+    // InfluxDB answers a query in JSON whatever `*/*` accepts, and the transport then hands over
+    // the bytes, not JSON.parse's rounding of them: parseQueryAnswer keeps integers exactly.
+    const query = path.startsWith('/query');
+    if (query) options.headers!.accept = '*/*';
     try {
-      const answer: unknown = await this.client.transport.request(path, body, options);
+      const raw: unknown = await this.client.transport.request(path, body, options);
+      const answer = query && Buffer.isBuffer(raw) ? parseQueryAnswer(raw) : raw;
       // A write InfluxDB took: the database is there (a user that may write but not CREATE
       // DATABASE needs no more tries).
       if (path === this.writePath) this.databaseReady = true;

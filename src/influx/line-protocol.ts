@@ -18,7 +18,7 @@ export interface LinePoint {
 export interface LineField {
   readonly key: string;
   readonly type: LineFieldType;
-  readonly value: string | number | boolean;
+  readonly value: string | number | bigint | boolean;
 }
 
 /** A measurement name (see line-protocol-rules.ts for what can be one). */
@@ -44,9 +44,9 @@ export function quoted(text: string): string {
 function fieldValue(field: LineField): string {
   switch (field.type) {
     case 'float':
-      return rules.floatText(field.value as number);
+      return rules.floatText(field.value as number | bigint);
     case 'integer':
-      return rules.integerText(field.value as number);
+      return rules.integerText(field.value as number | bigint);
     case 'string':
       return quoted(field.value as string);
     case 'boolean':

@@ -62,3 +62,68 @@ export function fieldTypesOf(result: StatementResult | undefined): Map<string, I
 function isFieldType(value: unknown): value is InfluxFieldType {
   return value === 'float' || value === 'integer' || value === 'string' || value === 'boolean';
 }
+
+/** A run of 16 digits: the shortest integer beyond ±2^53 (9007199254740993) has as many. */
+const LONG_DIGITS = /\d{16}/;
+const TWO_POW_53 = 2n ** 53n;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+/**
+ * A lone high surrogate marks an integer's digits while JSON.parse reads them as a string:
+ * InfluxDB's JSON never holds one (it writes UTF-8, and what it stores has a UTF-8 form).
+ */
+const MARK = 0xdbff;
+
+/**
+ * `/query`'s JSON answer, integers kept exactly: InfluxDB writes an integer field's values as
+ * their digits, and JSON.parse would round those beyond ±2^53 (9007199254740993 read back as
+ * …992). Such a literal becomes a bigint, as the body reader makes it (http/exact-json.ts);
+ * one beyond int64 is a float InfluxDB wrote without an exponent and stays a number. An answer
+ * without a run of 16 digits (nearly all) is JSON.parse's alone.
+ */
+export function parseQueryAnswer(bytes: Buffer): unknown {
+  if (bytes.length === 0) return undefined;
+  const text = bytes.toString('utf8');
+  if (!LONG_DIGITS.test(text)) return JSON.parse(text);
+  return JSON.parse(markIntegers(text), (_key, value: unknown) =>
+    typeof value === 'string' && value.charCodeAt(0) === MARK ? BigInt(value.slice(1)) : value,
+  );
+}
+
+/** `text` with each integer literal beyond ±2^53 (within int64) written `"\udbff<digits>"`. */
+function markIntegers(text: string): string {
+  let marked = '';
+  let copied = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) {
+        if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+      }
+      continue;
+    }
+    if (c !== 0x2d /* - */ && !isDigit(c)) continue;
+    let end = i + 1;
+    while (end < text.length && isNumberPart(text.charCodeAt(end))) end++;
+    const literal = text.slice(i, end);
+    if (/^-?\d{16,}$/.test(literal)) {
+      const value = BigInt(literal);
+      const exact = value > TWO_POW_53 || value < -TWO_POW_53;
+      if (exact && value >= INT64_MIN && value <= INT64_MAX) {
+        marked += `${text.slice(copied, i)}"\\udbff${literal}"`;
+        copied = end;
+      }
+    }
+    i = end - 1;
+  }
+  return marked + text.slice(copied);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** What may follow a number's first character: digits, `.`, `e`, `E`, `+`, `-`. */
+function isNumberPart(c: number): boolean {
+  return isDigit(c) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
+}

@@ -29,7 +29,7 @@ export class DeadLetterFile {
     this.written ??= await readKeys(this.path);
     const key = pointKey(point.measurement, point.tags, point.time);
     if (this.written.has(key)) return false;
-    const line = JSON.stringify({
+    const line = jsonWithIntegers({
       reason,
       measurement: point.measurement,
       tags: Object.fromEntries(point.tags),
@@ -51,6 +51,24 @@ export class DeadLetterFile {
     );
     return true;
   }
+}
+
+/**
+ * A lone high surrogate before a bigint's digits while the JSON is written: no text of a point
+ * holds one (they have no UTF-8 form, and are refused), so the mark is found only where put.
+ */
+const MARK = '\uDBFF';
+const MARKED = /"\\udbff(-?\d+)"/g;
+
+/** JSON.stringify, with bigints (integers beyond ±2^53) written as their digits. */
+function jsonWithIntegers(value: unknown): string {
+  let marked = false;
+  const text = JSON.stringify(value, (_key, item: unknown) => {
+    if (typeof item !== 'bigint') return item;
+    marked = true;
+    return `${MARK}${item}`;
+  });
+  return marked ? text.replace(MARKED, '$1') : text;
 }
 
 /** One point in the dead-letter file: a point is one series at one time. */

@@ -35,6 +35,54 @@ describe(encodeRecord.name, () => {
     });
   });
 
+  it('round-trips integers beyond ±2^53 (bigints) with every digit', () => {
+    const big: Point = {
+      ...POINT,
+      fields: [
+        ['max', 9223372036854775807n],
+        ['min', -9223372036854775808n],
+        ['text', '9007199254740993'],
+        ['n', 2],
+      ],
+    };
+    const data = encodeRecord([big]);
+    expect(decodeRecord(data)).toEqual({ kind: 'record', points: [big], bytes: data.length });
+    const decoded = decodeRecord(data);
+    if (decoded.kind !== 'record') throw new Error('not a record');
+    expect(decoded.points[0]!.fields.map(([, value]) => typeof value)).toEqual([
+      'bigint',
+      'bigint',
+      'string',
+      'number',
+    ]);
+  });
+
+  it('reads a record of an earlier version, whose fields have two elements', () => {
+    const payload = Buffer.from(
+      '[{"m":"analytics","t":[["event","e"]],"f":[["n",1],["s","x"]],"ns":"5","id":"entry_x"}]',
+    );
+    const header = Buffer.alloc(8);
+    header.writeUInt32LE(payload.length, 0);
+    header.writeUInt32LE(crc32(payload), 4);
+    const data = Buffer.concat([header, payload]);
+    expect(decodeRecord(data)).toEqual({
+      kind: 'record',
+      points: [
+        {
+          measurement: 'analytics',
+          tags: [['event', 'e']],
+          fields: [
+            ['n', 1],
+            ['s', 'x'],
+          ],
+          time: 5n,
+          eventId: 'entry_x',
+        },
+      ],
+      bytes: data.length,
+    });
+  });
+
   it('writes the payload length and its CRC-32 in front, little-endian', () => {
     const data = encodeRecord([POINT]);
     const payload = data.subarray(8);

@@ -6,7 +6,7 @@
 export interface SpoolPoint {
   readonly measurement: string;
   readonly tags: ReadonlyArray<readonly [string, string]>;
-  readonly fields: ReadonlyArray<readonly [string, string | number | boolean]>;
+  readonly fields: ReadonlyArray<readonly [string, string | number | bigint | boolean]>;
   /** Nanoseconds since the Unix epoch. */
   readonly time: bigint;
   readonly eventId?: string;
@@ -32,11 +32,38 @@ export function crc32(data: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
+type SpoolFields = SpoolPoint['fields'];
+
+/** A field entry of a record that holds a bigint: `[key, "<digits>", "bigint"]`. */
+const BIGINT = 'bigint';
+
+/**
+ * The fields as a record writes them: `[key, value]`, except an integer beyond ±2^53 (a bigint,
+ * which JSON.stringify cannot write and JSON.parse would round), written as its digits with a
+ * third element, `[key, "9007199254740993", "bigint"]`. The same array when there is none.
+ */
+function encodeFields(fields: SpoolFields): ReadonlyArray<readonly unknown[]> {
+  if (!fields.some(([, value]) => typeof value === 'bigint')) return fields;
+  return fields.map(([key, value]) =>
+    typeof value === 'bigint' ? [key, value.toString(), BIGINT] : [key, value],
+  );
+}
+
+/** The fields of a record as they were given; records without a bigint are read as they are. */
+function decodeFields(fields: ReadonlyArray<readonly unknown[]>): SpoolFields {
+  if (!fields.some((entry) => entry.length > 2)) return fields as SpoolFields;
+  return fields.map(([key, value, kind]) => [
+    key as string,
+    kind === BIGINT ? BigInt(value as string) : (value as string | number | boolean),
+  ]);
+}
+
 /**
  * A record on disk: payload length (u32 LE), CRC-32 of the payload (u32 LE), payload (JSON: the
- * points, `m`, `t`, `f`, `ns` and `id` each). The checksum tells a record torn by a crash (or
+ * points, `m`, `t`, `f`, `ns` and `id` each; a field `[key, value]`, or `[key, digits,
+ * "bigint"]` for an integer beyond ±2^53). The checksum tells a record torn by a crash (or
  * damaged on disk) from a whole one. This format is what deployments have on disk: a change
- * must still read records written by it.
+ * must still read records written by it (records of earlier versions have two-element fields).
  */
 export function encodeRecord(points: readonly SpoolPoint[]): Buffer {
   const payload = Buffer.from(
@@ -44,7 +71,7 @@ export function encodeRecord(points: readonly SpoolPoint[]): Buffer {
       points.map((p) => ({
         m: p.measurement,
         t: p.tags,
-        f: p.fields,
+        f: encodeFields(p.fields),
         ns: String(p.time),
         id: p.eventId,
       })),
@@ -74,14 +101,14 @@ export function decodeRecord(buffer: Buffer): DecodeResult {
     const raw = JSON.parse(payload.toString('utf8')) as Array<{
       m: string;
       t: Array<[string, string]>;
-      f: SpoolPoint['fields'];
+      f: ReadonlyArray<readonly unknown[]>;
       ns: string;
       id?: string;
     }>;
     const points = raw.map((p) => ({
       measurement: p.m,
       tags: p.t,
-      fields: p.f,
+      fields: decodeFields(p.f),
       time: BigInt(p.ns),
       ...(p.id === undefined ? {} : { eventId: p.id }),
     }));

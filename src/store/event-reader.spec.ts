@@ -92,6 +92,27 @@ describe(EventReader.name, () => {
     expect(influx.searches).toEqual([]);
   });
 
+  it('answers an integer field beyond ±2^53 as its digits, and a float field as the exact value of its double', async () => {
+    influx.fields = { big: 'integer', double: 'float' };
+    // InfluxDB writes a double shortest: 2^62 as 4611686018427388000.
+    influx.rows['client-big'] = {
+      time: '2026-11-30T16:00:00Z',
+      tags: [['event', 'e']],
+      fields: [
+        ['big', 4611686018427388000n],
+        ['double', 4611686018427388000n],
+        ['event_id', 'client-big'],
+      ],
+    };
+
+    const found = await reader.find('client-big', POLICY);
+
+    expect(found).toMatchObject({
+      kind: 'found',
+      event: { big: 4611686018427388000n, double: 4611686018427387904n },
+    });
+  });
+
   it('answers a stored event as one flat object, the field winning over a tag of the same key', async () => {
     influx.rows['client-2'] = {
       time: '2026-11-30T16:00:00Z',

@@ -54,10 +54,32 @@ export class EventReader {
         .finally(() => scan && this.scans--);
       if (answer.kind !== 'ok') return UNAVAILABLE;
       const row = answer.value;
-      if (row)
-        return { kind: 'found', status: 'stored', event: flat(row.time, row.tags, row.fields) };
+      if (row) {
+        const fields = await this.exact(policy.measurement, row.fields);
+        return { kind: 'found', status: 'stored', event: flat(row.time, row.tags, fields) };
+      }
     }
     return NOT_FOUND;
+  }
+
+  /**
+   * The fields with the values InfluxDB holds: an integer beyond ±2^53 is read as its digits (a
+   * bigint), which are exact for an integer field; a float field's value is a double, whose
+   * digits InfluxDB writes shortest (2^62 as 4611686018427388000), so it is answered as the
+   * double's exact integer (4611686018427387904), the integer that was sent. Most rows hold no
+   * such integer and are answered as they are.
+   */
+  private async exact(
+    measurement: string,
+    fields: ReadonlyArray<readonly [string, unknown]>,
+  ): Promise<ReadonlyArray<readonly [string, unknown]>> {
+    if (!fields.some(([, value]) => typeof value === 'bigint')) return fields;
+    const types = await this.schema.typesOf(measurement);
+    return fields.map(([key, value]) =>
+      typeof value === 'bigint' && types.get(key) === 'float'
+        ? [key, BigInt(Number(value))]
+        : [key, value],
+    );
   }
 
   /** A spooled point as InfluxDB will answer it once stored. */

@@ -157,6 +157,65 @@ describe(typeFields.name, () => {
     });
   });
 
+  describe('integers beyond ±2^53 (bigints, as the body reader keeps them)', () => {
+    const INEXACT = 'is an integer that a float field cannot hold exactly (beyond ±2^53)';
+
+    it.each([2n ** 53n + 1n, 2n ** 63n - 1n, -(2n ** 63n), -(2n ** 53n) - 1n])(
+      'writes %s into an integer field as exactly that integer',
+      (value) => {
+        expect(typed([['n', value]], { n: 'integer' })).toEqual({
+          fields: [{ key: 'n', type: 'integer', value }],
+        });
+      },
+    );
+
+    it.each([
+      ['a new field', {}],
+      ['a float field', { n: 'float' as const }],
+    ])('refuses 9007199254740993 into %s, which would round it, with the rule', (_case, stored) => {
+      expect(typed([['n', 9007199254740993n]], stored)).toEqual({
+        conflict: {
+          kind: 'type_conflict',
+          measurement: 'analytics',
+          field: 'n',
+          incoming: 'integer',
+          stored: 'float',
+          rule: INEXACT,
+        },
+      });
+    });
+
+    it('writes 9007199254740994 (2^53 + 2, a double) into a new field as a float', () => {
+      expect(typed([['n', 9007199254740994n]])).toEqual({
+        fields: [{ key: 'n', type: 'float', value: 9007199254740994n }],
+      });
+    });
+
+    it('refuses an integer beyond int64 into an integer field as the type conflict it is', () => {
+      expect(typed([['n', 2n ** 63n]], { n: 'integer' })).toEqual({
+        conflict: {
+          kind: 'type_conflict',
+          measurement: 'analytics',
+          field: 'n',
+          incoming: 'float',
+          stored: 'integer',
+        },
+      });
+    });
+
+    it('refuses one into a string field as a number, naming both types', () => {
+      expect(typed([['n', 2n ** 60n]], { n: 'string' })).toEqual({
+        conflict: {
+          kind: 'type_conflict',
+          measurement: 'analytics',
+          field: 'n',
+          incoming: 'float',
+          stored: 'string',
+        },
+      });
+    });
+  });
+
   describe('fields stored as string or boolean', () => {
     it('accepts values of the stored type', () => {
       expect(

@@ -1,8 +1,6 @@
+import { floatRule, integerRule } from '../influx/line-protocol-rules';
 import { originalLayout } from './original-layout';
-import type { FieldType, FieldTypeConflict, Point, TypedField } from './point';
-
-/** InfluxDB's integers are int64: from -2^63 (included) to 2^63 (excluded). */
-const INT64_LIMIT = 2 ** 63;
+import type { FieldType, FieldTypeConflict, FieldValue, Point, TypedField } from './point';
 
 /**
  * The rule by which a point's fields get their storage types from the schema. Its one caller is
@@ -12,8 +10,11 @@ const INT64_LIMIT = 2 ** 63;
  * spool); `added` the types of earlier points of the same call, so that points of one call (an
  * array, a batch, a replay) also agree with each other.
  *
- * docs/API.md, "How events and points are stored": numbers are floats unless the field is already an
- * integer, and then must be integral; strings and booleans are what they are. For events, the
+ * docs/API.md, "How events and points are stored" and "Numbers": numbers are floats unless the
+ * field is already an integer, and then must be integral and within int64 (written exactly, as
+ * `123i`, beyond ±2^53 too); an integer beyond ±2^53 (a bigint) going into a float field, new or
+ * stored, must be one a double holds exactly, or it is refused with the rule it breaks (`rule`),
+ * not rounded; strings and booleans are what they are. For events, the
  * layout rules of data the original wrote apply first (`originalLayout`). A point that conflicts adds nothing to
  * `added`; a point that does not adds its new fields.
  */
@@ -25,30 +26,48 @@ export function typeFields(
   const typed: TypedField[] = [];
   for (const [key, value] of originalLayout(point, stored)) {
     const known = stored.get(key) ?? added.get(key);
-    let type: FieldType;
-    if (typeof value === 'number') {
-      type = known === 'integer' ? 'integer' : 'float';
-    } else {
-      type = typeof value === 'string' ? 'string' : 'boolean';
+    const type = typeOf(value, known);
+    if (known !== undefined && known !== type) return conflict(point, key, type, known);
+    // An integer field refuses a non-integral number (or one beyond int64) as the float it is.
+    if (type === 'integer' && integerRule(value as number | bigint)) {
+      return conflict(point, key, 'float', 'integer');
     }
-    const integral =
-      Number.isInteger(value) &&
-      (value as number) >= -INT64_LIMIT &&
-      (value as number) < INT64_LIMIT;
-    if (known !== undefined && (known !== type || (type === 'integer' && !integral))) {
-      const incoming = type === 'integer' ? 'float' : type;
-      return {
-        kind: 'type_conflict',
-        measurement: point.measurement,
-        field: key,
-        incoming,
-        stored: known,
-      };
-    }
+    const inexact = typeof value === 'bigint' ? floatRule(value) : undefined;
+    if (type === 'float' && inexact) return conflict(point, key, 'integer', 'float', inexact);
     typed.push({ key, type, value });
   }
   for (const field of typed) {
     if (!stored.has(field.key) && !added.has(field.key)) added.set(field.key, field.type);
   }
   return typed;
+}
+
+function conflict(
+  point: Point,
+  field: string,
+  incoming: FieldType,
+  stored: FieldType,
+  rule?: string,
+): FieldTypeConflict {
+  const found: FieldTypeConflict = {
+    kind: 'type_conflict',
+    measurement: point.measurement,
+    field,
+    incoming,
+    stored,
+  };
+  return rule === undefined ? found : { ...found, rule };
+}
+
+/** The type `value` is stored as, given the type its field already has (`known`). */
+function typeOf(value: FieldValue, known: FieldType | undefined): FieldType {
+  switch (typeof value) {
+    case 'number':
+    case 'bigint':
+      return known === 'integer' ? 'integer' : 'float';
+    case 'string':
+      return 'string';
+    default:
+      return 'boolean';
+  }
 }

@@ -27,7 +27,8 @@ export function originalLayout(
   const uid = fields.findIndex(([key]) => key === 'uid');
   const uidValue = fields[uid]?.[1];
   const uidType = stored.get('uid');
-  if (typeof uidValue === 'number' && uidType !== 'integer' && uidType !== 'float') {
+  const numeric = typeof uidValue === 'number' || typeof uidValue === 'bigint';
+  if (numeric && uidType !== 'integer' && uidType !== 'float') {
     fields = fields.map((entry, i) => (i === uid ? ['uid', decimalText(uidValue)] : entry));
   }
   const alsoFields: Array<[string, FieldValue]> = [];
@@ -52,12 +53,19 @@ function asStored(text: string, type: FieldType): FieldValue | undefined {
     case 'float': {
       const value = text.trim() === '' ? NaN : Number(text);
       if (!Number.isFinite(value)) return undefined;
-      return type === 'integer' && !Number.isInteger(value) ? undefined : value;
+      if (type === 'float') return value;
+      if (!Number.isInteger(value)) return undefined;
+      // Beyond ±2^53 the digits are kept exactly, as the integer field stores them.
+      return Number.isSafeInteger(value) || !/^\s*-?\d+\s*$/.test(text)
+        ? value
+        : BigInt(text.trim());
     }
   }
 }
 
 /** `42` → `"42"`, `1.5` → `"1.5"`; integers too large for plain `String` keep every digit. */
-function decimalText(value: number): string {
-  return Number.isInteger(value) ? BigInt(value).toString() : String(value);
+function decimalText(value: number | bigint): string {
+  return typeof value === 'bigint' || Number.isInteger(value)
+    ? BigInt(value).toString()
+    : String(value);
 }

@@ -1,8 +1,11 @@
 /** The four field types InfluxDB stores; names as `SHOW FIELD KEYS` spells them. */
 export type FieldType = 'float' | 'integer' | 'string' | 'boolean';
 
-/** A field value as it arrives in JSON, before it has a storage type. */
-export type FieldValue = string | number | boolean;
+/**
+ * A field value as it arrives in JSON, before it has a storage type: an integer literal beyond
+ * ±2^53 is a bigint with its exact digits (http/exact-json.ts), within int64.
+ */
+export type FieldValue = string | number | bigint | boolean;
 
 /**
  * The one shape of a point, from the moment a body is parsed until it becomes a line: tags as
@@ -36,4 +39,9 @@ export interface FieldTypeConflict {
   readonly incoming: FieldType;
   /** The type the measurement holds (in InfluxDB, or waiting in the spool). */
   readonly stored: FieldType;
+  /**
+   * Set when the types agree but the value cannot be stored as `stored` exactly (an integer
+   * beyond ±2^53 going into a float field): the rule it breaks, which the refusal states.
+   */
+  readonly rule?: string;
 }

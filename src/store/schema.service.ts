@@ -120,6 +120,15 @@ export class SchemaService implements OnModuleInit {
     return reread ? typeAll(points, schema, alone) : typed;
   }
 
+  /**
+   * The measurement's field types as the live write path sees them (`influx`), for reading an
+   * event back; nothing when they cannot be read.
+   */
+  async typesOf(measurement: string): Promise<ReadonlyMap<string, FieldType>> {
+    const types = await this.typesFrom(measurement, 'influx');
+    return 'kind' in types ? NOTHING_KNOWN : types;
+  }
+
   /** Records the types of fields InfluxDB just acknowledged; saved in the background. */
   remember(measurement: string, fields: readonly TypedField[]): void {
     const entry = this.entry(measurement);

@@ -9,7 +9,7 @@ import { describeFailure, type InfluxFailure } from '../influx/influx.answers';
 import { MetricsService } from '../metrics/metrics.service';
 import { spoolConfig, SpoolConfig } from '../spool/spool.config';
 import { SpoolService } from '../spool/spool.service';
-import type { Point, TypedField } from './point';
+import type { FieldTypeConflict, Point, TypedField } from './point';
 import { PointWriter } from './point-writer';
 import { SchemaService } from './schema.service';
 
@@ -123,22 +123,14 @@ export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdo
         writable.push(points[i]!);
         fields.push(result);
       } else {
-        const { field, stored, incoming } = result;
-        refused.push({
-          point: points[i]!,
-          reason: `field ${field} is ${stored}, this value is ${incoming}`,
-        });
+        refused.push({ point: points[i]!, reason: conflictReason(result) });
       }
     });
     const written = await this.writer.writeEach(writable, fields);
     for (const [i, outcome] of written.entries()) {
       if (outcome.kind === 'unavailable' || outcome.kind === 'credentials') return outcome;
       if (outcome.kind === 'type_conflict') {
-        const { field, stored, incoming } = outcome.conflict;
-        refused.push({
-          point: writable[i]!,
-          reason: `field ${field} is ${stored}, this value is ${incoming}`,
-        });
+        refused.push({ point: writable[i]!, reason: conflictReason(outcome.conflict) });
       } else if (outcome.kind === 'refused') {
         // InfluxDB's own words: the file keeps the point's values anyway.
         refused.push({
@@ -172,4 +164,11 @@ export class SpoolDrainer implements OnApplicationBootstrap, OnApplicationShutdo
       this.sleeping = { reason, wake };
     });
   }
+}
+
+/** Why a spooled point's field cannot be stored now, for the dead-letter file. */
+function conflictReason({ field, stored, incoming, rule }: FieldTypeConflict): string {
+  return rule === undefined
+    ? `field ${field} is ${stored}, this value is ${incoming}`
+    : `field ${field}: ${rule}`;
 }

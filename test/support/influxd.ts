@@ -278,6 +278,19 @@ export interface InfluxQueryResponse {
 
 export type Epoch = 'ns' | 'u' | 'ms' | 's' | 'm' | 'h';
 
+/**
+ * GET /query's answer as InfluxDB wrote it: JSON.parse would round integers beyond ±2^53, so
+ * specs about exact integers read the digits from the text.
+ */
+export async function influxQueryText(url: string, db: string, q: string): Promise<string> {
+  const reply = await httpRequest(
+    'GET',
+    `${url}/query?${new URLSearchParams({ db, q }).toString()}`,
+  );
+  if (reply.status !== 200) throw new Error(`/query answered ${reply.status}: ${reply.body}`);
+  return reply.body;
+}
+
 /** GET /query; the parsed JSON whatever the status (statement errors are left to the caller). */
 export async function influxQueryRaw(
   url: string,
