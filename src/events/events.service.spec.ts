@@ -208,7 +208,7 @@ describe(EventsService.name, () => {
         status: 'queued',
       });
       expect(store.reads).toEqual([
-        ['some-id', { measurement: 'analytics', windowHours: 168, maxScans: 2 }],
+        ['some-id', { measurement: 'analytics', windowHours: 168, maxScans: 1 }],
       ]);
     });
 
