@@ -23,8 +23,11 @@ export function typeFields(
   stored: ReadonlyMap<string, FieldType>,
   added: Map<string, FieldType>,
 ): TypedField[] | FieldTypeConflict {
+  const laidOut = originalLayout(point, stored);
   const typed: TypedField[] = [];
-  for (const [key, value] of originalLayout(point, stored)) {
+  for (let i = 0; i < laidOut.length; i++) {
+    const key = laidOut[i]![0];
+    const value = laidOut[i]![1];
     const known = stored.get(key) ?? added.get(key);
     const type = typeOf(value, known);
     if (known !== undefined && known !== type) return conflict(point, key, type, known);
@@ -36,7 +39,8 @@ export function typeFields(
     if (type === 'float' && inexact) return conflict(point, key, 'integer', 'float', inexact);
     typed.push({ key, type, value });
   }
-  for (const field of typed) {
+  for (let i = 0; i < typed.length; i++) {
+    const field = typed[i]!;
     if (!stored.has(field.key) && !added.has(field.key)) added.set(field.key, field.type);
   }
   return typed;

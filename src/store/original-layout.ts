@@ -23,22 +23,36 @@ export function originalLayout(
   stored: ReadonlyMap<string, FieldType>,
 ): ReadonlyArray<readonly [string, FieldValue]> {
   if (point.eventId === undefined) return point.fields;
+  // Indexed loops, no closures: this runs for every event of every batch.
   let fields = point.fields;
-  const uid = fields.findIndex(([key]) => key === 'uid');
-  const uidValue = fields[uid]?.[1];
+  let uid = -1;
+  for (let i = 0; i < fields.length; i++) {
+    if (fields[i]![0] === 'uid') {
+      uid = i;
+      break;
+    }
+  }
+  const uidValue = uid < 0 ? undefined : fields[uid]![1];
   const uidType = stored.get('uid');
   const numeric = typeof uidValue === 'number' || typeof uidValue === 'bigint';
   if (numeric && uidType !== 'integer' && uidType !== 'float') {
     fields = fields.map((entry, i) => (i === uid ? ['uid', decimalText(uidValue)] : entry));
   }
-  const alsoFields: Array<[string, FieldValue]> = [];
-  for (const [key, text] of point.tags) {
+  if (stored.size === 0) return fields;
+  let alsoFields: Array<[string, FieldValue]> | undefined;
+  for (let t = 0; t < point.tags.length; t++) {
+    const [key, text] = point.tags[t]!;
     const type = stored.get(key);
-    if (type === undefined || fields.some(([field]) => field === key)) continue;
+    if (type === undefined || hasField(fields, key)) continue;
     const value = asStored(text, type);
-    if (value !== undefined) alsoFields.push([key, value]);
+    if (value !== undefined) (alsoFields ??= []).push([key, value]);
   }
-  return alsoFields.length === 0 ? fields : [...fields, ...alsoFields];
+  return alsoFields === undefined ? fields : [...fields, ...alsoFields];
+}
+
+function hasField(fields: ReadonlyArray<readonly [string, FieldValue]>, key: string): boolean {
+  for (let i = 0; i < fields.length; i++) if (fields[i]![0] === key) return true;
+  return false;
 }
 
 /** The tag text as a value of the field's stored type, or undefined if it cannot be one. */

@@ -30,13 +30,18 @@ export function pointFault(point: Point): PointFault | undefined {
   const measurement = measurementRule(point.measurement);
   if (measurement) return { part: 'measurement', key: point.measurement, rule: measurement };
   let chars = point.measurement.length;
-  for (const [key, value] of point.tags) {
+  // Indexed loops: this runs for every point of every batch.
+  for (let i = 0; i < point.tags.length; i++) {
+    const key = point.tags[i]![0];
+    const value = point.tags[i]![1];
     const rule = tagKeyRule(key) ?? tagValueRule(value);
     if (rule) return { part: 'tag', key, rule };
     chars += key.length + value.length + 2;
   }
   let longest = '';
-  for (const [key, value] of point.fields) {
+  for (let i = 0; i < point.fields.length; i++) {
+    const key = point.fields[i]![0];
+    const value = point.fields[i]![1];
     const rule =
       fieldKeyRule(key) ?? (typeof value === 'string' ? stringValueRule(value) : undefined);
     if (rule) return { part: 'field', key, rule };
