@@ -51,4 +51,12 @@ describe(parseQueryAnswer.name, () => {
     expect([typeof fraction, typeof exponent]).toEqual(['number', 'number']);
     expect([fraction, exponent]).toEqual(JSON.parse(text));
   });
+
+  it.each(['\u{10FC00}', '\u{10FFFF}x', '\u{10FC00}1234567890123456'])(
+    'keeps stored text that begins with U+DBFF (here %j) as text, beside a long integer',
+    (text) => {
+      const answer = JSON.stringify({ values: [[text, 1]] }).replace('1]]', '9007199254740993]]');
+      expect(parsed(answer)).toEqual({ values: [[text, 9007199254740993n]] });
+    },
+  );
 });

@@ -86,8 +86,18 @@ export function parseQueryAnswer(bytes: Buffer): unknown {
   const text = bytes.toString('utf8');
   if (!LONG_DIGITS.test(text)) return JSON.parse(text);
   return JSON.parse(markIntegers(text), (_key, value: unknown) =>
-    typeof value === 'string' && value.charCodeAt(0) === MARK ? BigInt(value.slice(1)) : value,
+    typeof value === 'string' && isMarked(value) ? BigInt(value.slice(1)) : value,
   );
+}
+
+/**
+ * A string markIntegers made: the mark, then `-` or a digit. Stored text can begin with U+DBFF
+ * too (U+10FC00 to U+10FFFF are written as it and a low surrogate), never followed by either.
+ */
+function isMarked(value: string): boolean {
+  if (value.charCodeAt(0) !== MARK || value.length < 2) return false;
+  const next = value.charCodeAt(1);
+  return next === 0x2d /* - */ || (next >= 0x30 && next <= 0x39);
 }
 
 /** `text` with each integer literal beyond ±2^53 (within int64) written `"\udbff<digits>"`. */
