@@ -2,7 +2,7 @@
  * No token, secret or signature in the output of the built service at any LOG_LEVEL (docs/OPERATIONS.md,
  * "Logs"): `node dist/main.js` at debug and at trace gets the token in the Authorization header, in
  * `?token=`, in the body (as a value, a key, in broken JSON), in the URL path, in another header,
- * as X-Request-Id, in a malformed header and as a bad token, and its whole stdout and
+ * as X-Request-Id (the secret and the token's signature too), in a malformed header and as a bad token, and its whole stdout and
  * stderr are searched for the token, the access secret and the token's signature part. Needs
  * `npm run build` first.
  */
@@ -104,6 +104,13 @@ describe.each(['debug', 'trace'])('dist/main.js at LOG_LEVEL=%s', (level) => {
         body: event,
       });
       await send('request id', '/ping', { headers: { 'X-Request-Id': DEMO_TOKEN } });
+      await send('secret as request id', '/ping', { headers: { 'X-Request-Id': DEMO_SECRET } });
+      await send('secret in the path', `/log/event/${DEMO_SECRET}`, {
+        headers: { Authorization: `Token ${DEMO_TOKEN}` },
+      });
+      await send('signature in the path', `/log/event/${SIGNATURE}`, {
+        headers: { Authorization: `Token ${DEMO_TOKEN}` },
+      });
       await send('broken body', '/log/event', {
         method: 'POST',
         headers: { Authorization: `Token ${DEMO_TOKEN}` },
@@ -144,6 +151,9 @@ describe.each(['debug', 'trace'])('dist/main.js at LOG_LEVEL=%s', (level) => {
       'whole path': 404,
       'other header': 200,
       'request id': 200,
+      'secret as request id': 200,
+      'secret in the path': 404,
+      'signature in the path': 404,
       'broken body': 400,
       // Refused: longer than MAX_KEY_LENGTH; the refusal is answered, and must not be logged.
       'token as a key': 400,

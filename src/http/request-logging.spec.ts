@@ -1,5 +1,5 @@
-import { DEMO_TOKEN } from '../../test/support/service';
-import { loggedUrl, REQUEST_ID_LENGTH, requestIdOf } from './request-logging';
+import { DEMO_SECRET, DEMO_TOKEN } from '../../test/support/service';
+import { loggedUrl, requestIdOf } from './request-logging';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** The token's last 64 decoded bytes (its signature), as base64url: secret on its own. */
@@ -29,6 +29,7 @@ describe(loggedUrl.name, () => {
     ['as the whole path', `/${DEMO_TOKEN}`],
     ['without its padding', `/log/event/${DEMO_TOKEN.replace(/=+$/, '')}`],
     ['only its signature, padded', `/log/event/${SIGNATURE}==`],
+    ['only its signature', `/log/event/${SIGNATURE}`],
   ])('never logs a token pasted into the path %s', (_how, url) => {
     const logged = loggedUrl(url);
     expect(logged).toContain('[redacted]');
@@ -36,9 +37,15 @@ describe(loggedUrl.name, () => {
     expect(logged).not.toContain(SIGNATURE.slice(0, 20));
   });
 
-  it('redacts a segment longer than an event id may be and cuts the path at 256 characters', () => {
-    expect(loggedUrl(`/log/event/${'x'.repeat(129)}`)).toBe('/log/event/[redacted]');
-    const long = `/${'a'.repeat(100)}`.repeat(5);
+  it('never logs the access secret pasted into the path, nor a prefix of it', () => {
+    expect(loggedUrl(`/log/event/${DEMO_SECRET}`)).toBe('/log/event/[redacted]');
+    expect(loggedUrl(`/log/event/${DEMO_SECRET.slice(0, 41)}`)).toBe('/log/event/[redacted]');
+  });
+
+  it('logs a plain segment of 40 characters, redacts one of 41, and cuts the path at 256', () => {
+    expect(loggedUrl(`/log/event/${'x'.repeat(40)}`)).toBe(`/log/event/${'x'.repeat(40)}`);
+    expect(loggedUrl(`/log/event/${'x'.repeat(41)}`)).toBe('/log/event/[redacted]');
+    const long = `/${'a'.repeat(40)}`.repeat(8);
     expect(loggedUrl(long)).toBe(`${long.slice(0, 256)}…`);
   });
 });
@@ -48,9 +55,8 @@ describe(requestIdOf.name, () => {
     expect(requestIdOf('log-1234.a:b_c')).toBe('log-1234.a:b_c');
   });
 
-  it(`cuts a plain caller id to ${REQUEST_ID_LENGTH} characters`, () => {
-    const sixty = 'r'.repeat(60);
-    expect(requestIdOf(sixty)).toBe(sixty.slice(0, REQUEST_ID_LENGTH));
+  it('keeps a plain caller id of 40 characters', () => {
+    expect(requestIdOf('r'.repeat(40))).toBe('r'.repeat(40));
   });
 
   it.each([
@@ -59,6 +65,9 @@ describe(requestIdOf.name, () => {
     ['with a space', 'not a valid id!'],
     ['a token', DEMO_TOKEN],
     ['a token without padding', DEMO_TOKEN.replace(/=+$/, '')],
+    ['41 characters long', 'r'.repeat(41)],
+    ['the access secret', DEMO_SECRET],
+    ["the token's signature", SIGNATURE],
     ['repeated', ['a', 'b']],
   ])('makes a new UUID when the caller id is %s', (_what, given) => {
     const id = requestIdOf(given);

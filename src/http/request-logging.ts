@@ -5,19 +5,18 @@ import pino from 'pino';
 import type { HttpConfig } from './http.config';
 import { PrettyLogWriter } from './pretty-log.writer';
 
-/** A caller's request id is kept when it is plain; the first REQUEST_ID_LENGTH characters. */
-const PLAIN_ID = /^[A-Za-z0-9_.:-]+$/;
-/** Longest request id a log line (and X-Request-Id) carries: a UUID is 36. */
-export const REQUEST_ID_LENGTH = 40;
-/** Longest path a log line quotes; the rest is cut (a path can carry a 10 KB id). */
-const MAX_LOGGED_PATH = 256;
 /**
- * A path segment logged as it is: what an event id may be (`[A-Za-z0-9_.:-]{1,128}`). Anything
- * else (an encoded character, `=` padding, a longer run) is logged as `[redacted]`.
+ * What a log line quotes of a caller's text, a request id or a path segment: letters, digits and
+ * `_.:-`, at most 40 characters (a UUID is 36, a trace id 32), and not the start of a token
+ * (`eyJ`, base64 of `{"`). Anything longer could be a credential pasted where it does not belong
+ * (an access secret is 128 hex characters, a token's signature 86 base64url characters, a token
+ * 150 or more), and no prefix of one may be logged either: such text is not cut but replaced.
  */
-const PLAIN_SEGMENT = /^[A-Za-z0-9_.:-]{0,128}$/;
+const PLAIN = /^[A-Za-z0-9_.:-]{1,40}$/;
 /** Base64 of `{"`: how every token (and no id the service makes) begins. */
 const TOKEN_START = 'eyJ';
+/** Longest path a log line quotes; the rest is cut. */
+const MAX_LOGGED_PATH = 256;
 /** Log lines are written in the background, at least this often. */
 const FLUSH_EVERY_MS = 1000;
 
@@ -56,8 +55,11 @@ export class RequestLog {
         responseTime: Math.round(performance.now() - started),
       };
       if (!res.writableFinished) this.logger.info(entry, 'request aborted');
-      else if (statusCode >= 500) this.logger.error(entry, 'request completed');
-      else this.logger.info(entry, 'request completed');
+      // As pino-http wrote them, so that searches and alerts on its lines keep matching.
+      else if (statusCode >= 500) {
+        const err = { type: 'Error', message: `failed with status code ${statusCode}` };
+        this.logger.error({ ...entry, err }, 'request errored');
+      } else this.logger.info(entry, 'request completed');
     });
   }
 }
@@ -77,30 +79,30 @@ function destinationFor(config: HttpConfig): pino.DestinationStream {
 }
 
 /**
- * The caller's X-Request-Id when it is plain (letters, digits, `_.:-`) and not a token's start,
- * cut to REQUEST_ID_LENGTH; otherwise a new UUID.
+ * The caller's X-Request-Id when it is plain (see PLAIN: up to 40 of letters, digits and `_.:-`,
+ * not beginning like a token); otherwise a new UUID, which the answer's X-Request-Id returns.
  */
 export function requestIdOf(given: string | string[] | undefined): string {
-  if (typeof given !== 'string' || !PLAIN_ID.test(given) || given.startsWith(TOKEN_START)) {
-    return randomUUID();
-  }
-  return given.slice(0, REQUEST_ID_LENGTH);
+  return typeof given === 'string' && isPlain(given) ? given : randomUUID();
 }
 
 /**
- * The URL as logged: the path, each segment that is not a plain id (or begins like a token)
- * replaced by `[redacted]`, cut at 256 characters; of the query string only that there was
- * one. A token pasted into the path or the query must not reach the log, and nothing of either
- * is needed to tell requests apart: the request id does that.
+ * The URL as logged: the path, each segment that is not plain (see PLAIN) replaced by
+ * `[redacted]`, cut at 256 characters; of the query string only that there was one. A token or
+ * secret pasted into the path or the query must not reach the log, and nothing of either is
+ * needed to tell requests apart: the request id does that. So `GET /log/event/<token>` is
+ * logged as `GET /log/event/[redacted]`, and so is an event id longer than 40 characters.
  */
 export function loggedUrl(url: string): string {
   const at = url.indexOf('?');
   const path = (at < 0 ? url : url.slice(0, at))
     .split('/')
-    .map((segment) =>
-      PLAIN_SEGMENT.test(segment) && !segment.startsWith(TOKEN_START) ? segment : '[redacted]',
-    )
+    .map((segment) => (segment === '' || isPlain(segment) ? segment : '[redacted]'))
     .join('/');
   const shown = path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
   return at < 0 ? shown : `${shown}?[redacted]`;
+}
+
+function isPlain(text: string): boolean {
+  return PLAIN.test(text) && !text.startsWith(TOKEN_START);
 }
