@@ -95,6 +95,19 @@ describe(pointFault.name, () => {
     });
   });
 
+  it('refuses tags that alone make the indexed key longer than 65,535 bytes, naming the largest', () => {
+    const tags: Array<[string, string]> = [
+      ['event', 'e'],
+      ['big', 'v'.repeat(40_000)],
+      ['bigger', 'w'.repeat(30_000)],
+    ];
+    expect(pointFault(point([['n', 1]], tags))).toEqual({
+      part: 'tag',
+      key: 'big',
+      rule: expect.stringContaining('its limit is 65535') as unknown,
+    });
+  });
+
   it('refuses a field key that makes the indexed key longer than 65,535 bytes, naming it', () => {
     const tags: Array<[string, string]> = [['t', 'v'.repeat(60_000)]];
     const key = 'k'.repeat(6_000);

@@ -3,6 +3,7 @@ import {
   keyLengthRule,
   MAX_KEY_BYTES,
   measurementRule,
+  seriesKeyBytes,
   stringValueRule,
   tagKeyRule,
   tagValueRule,
@@ -52,5 +53,14 @@ export function pointFault(point: Point): PointFault | undefined {
   if (4 * (chars + 4 + longest.length) <= MAX_KEY_BYTES) return undefined;
   const keys = point.fields.map(([key]) => key);
   const rule = keyLengthRule(point.measurement, point.tags, keys);
-  return rule ? { part: 'field', key: longest, rule } : undefined;
+  if (!rule) return undefined;
+  // The measurement and tags alone too long: the tag to blame is the largest, not a field.
+  if (seriesKeyBytes(point.measurement, point.tags) + 4 > MAX_KEY_BYTES && point.tags.length > 0) {
+    let largest = point.tags[0]!;
+    for (const tag of point.tags) {
+      if (tag[0].length + tag[1].length > largest[0].length + largest[1].length) largest = tag;
+    }
+    return { part: 'tag', key: largest[0], rule };
+  }
+  return { part: 'field', key: longest, rule };
 }
