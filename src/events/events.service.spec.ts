@@ -1,7 +1,7 @@
 import { NotFoundException, PayloadTooLargeException } from '@nestjs/common';
 import { RetryLaterException } from '../http/retry-later.exception';
 import { MetricsService } from '../metrics/metrics.service';
-import { PointClock } from '../store/point-clock';
+import { PointClock } from '../stamps/point-clock';
 import type { Point } from '../store/point';
 import type { StoreService } from '../store/store.service';
 import type { ReadOutcome, StoreOutcome } from '../store/store.outcomes';

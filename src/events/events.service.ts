@@ -8,7 +8,7 @@ import {
 import { RetryLaterException } from '../http/retry-later.exception';
 import { MetricsService } from '../metrics/metrics.service';
 import type { ReadPolicy } from '../store/event-reader';
-import { PointClock } from '../store/point-clock';
+import { PointClock } from '../stamps/point-clock';
 import type { Point } from '../store/point';
 import { StoreService } from '../store/store.service';
 import type { EventStatus, NotKept, StoreOutcome } from '../store/store.outcomes';

@@ -5,7 +5,7 @@ import { InfluxModule } from '../influx/influx.module';
 import { spoolConfig } from '../spool/spool.config';
 import { SpoolModule } from '../spool/spool.module';
 import { EventReader } from './event-reader';
-import { PointClock } from './point-clock';
+import { PointClock } from '../stamps/point-clock';
 import { PointWriter } from './point-writer';
 import { SchemaService } from './schema.service';
 import { SpoolDrainer } from './spool-drainer';
