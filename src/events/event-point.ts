@@ -25,6 +25,8 @@ export const MEASUREMENT = /^[A-Za-z0-9_.-]{1,128}$/;
  */
 export interface ParsedEvent {
   eventId?: string;
+  /** When it happened, in nanoseconds since the epoch, if the client said (`time`). */
+  time?: bigint;
   event: string;
   values: Array<[string, FieldValue]>;
 }
@@ -105,24 +107,24 @@ export function tagText(value: string | number | boolean): string {
  * named in EVENT_TAGS; everything else, `uid` and `event_id` included, is a field. The event id
  * is the client's valid one, or one made from `time` (newEventId). An empty tag value cannot be
  * stored by InfluxDB, so such a key is left out. Throws a Refusal for a tag value line protocol
- * cannot carry.
+ * cannot carry. `time` may be given once the tags are known (the stamper's slot depends on the
+ * series); it is asked for only when the event is otherwise valid.
  */
 export function eventToPoint(
   parsed: ParsedEvent,
   measurement: string,
   tagKeys: ReadonlySet<string>,
-  time: bigint,
+  time: bigint | ((tags: ReadonlyArray<readonly [string, string]>) => bigint),
 ): Point {
-  const eventId = parsed.eventId ?? newEventId(time);
   const tags: Array<[string, string]> = [['event', parsed.event]];
   const fields: Array<[string, FieldValue]> = [];
-  let hasId = false;
+  let idAt = -1;
   for (const entry of parsed.values) {
     const [key, value] = entry;
     if (key === 'event') continue;
     if (key === 'event_id') {
-      fields.push([key, eventId]);
-      hasId = true;
+      idAt = fields.length;
+      fields.push(entry);
       continue;
     }
     if (tagKeys.has(key)) {
@@ -134,8 +136,11 @@ export function eventToPoint(
       fields.push(entry);
     }
   }
-  if (!hasId) fields.push(['event_id', eventId]);
   const oversized = oversizedTag(measurement, tags);
   if (oversized !== undefined) throw new Refusal(oversized, SERIES_KEY_RULE);
-  return { measurement, tags, fields, time, eventId };
+  const at = typeof time === 'bigint' ? time : time(tags);
+  const eventId = parsed.eventId ?? newEventId(at);
+  if (idAt < 0) fields.push(['event_id', eventId]);
+  else fields[idAt] = ['event_id', eventId];
+  return { measurement, tags, fields, time: at, eventId };
 }

@@ -34,7 +34,7 @@ describe(parseStampsConfig.name, () => {
 
   it('refuses fewer than 1000 remembered ids', () => {
     expect(() => parseStampsConfig({ DEDUP_MAX_EVENTS: '999' })).toThrow(
-      new ConfigError('DEDUP_MAX_EVENTS must be between 1000 and 50000000'),
+      new ConfigError('DEDUP_MAX_EVENTS must be between 1000 and 10000000'),
     );
   });
 });

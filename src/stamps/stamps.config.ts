@@ -8,7 +8,7 @@ export function parseStampsConfig(env: Env) {
     /** How long a resent client `event_id` is recognised (and mapped to its first point). */
     dedupWindowHours: integer(env, 'DEDUP_WINDOW_HOURS', 24, 1, 8760),
     /** The most recent client ids remembered; beyond it the oldest is forgotten first. */
-    dedupMaxEvents: integer(env, 'DEDUP_MAX_EVENTS', 500_000, 1000, 50_000_000),
+    dedupMaxEvents: integer(env, 'DEDUP_MAX_EVENTS', 500_000, 1000, 10_000_000),
   };
 }
 
