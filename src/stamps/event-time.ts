@@ -24,16 +24,23 @@ export function parseEventTime(value: unknown): bigint {
   const parts = RFC3339.exec(value);
   if (!parts) throw new Refusal('time', TIME_FORMAT_RULE);
   const [, y, mo, d, h, mi, s, fraction = '', zulu, sign, zh, zm] = parts;
-  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as number[];
-  const ms = Date.UTC(year!, month! - 1, day!, hour!, minute!, second!);
+  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
   // Date.UTC rolls 2026-02-30 over to March: a date it changed was not a real one.
   const check = new Date(ms);
   if (
-    hour! > 23 ||
-    minute! > 59 ||
-    second! > 59 ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59 ||
     check.getUTCFullYear() !== year ||
-    check.getUTCMonth() !== month! - 1 ||
+    check.getUTCMonth() !== month - 1 ||
     check.getUTCDate() !== day
   ) {
     throw new Refusal('time', `${TIME_FORMAT_RULE}; this date or time of day does not exist`);
