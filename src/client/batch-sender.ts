@@ -16,6 +16,11 @@ export interface BatchSenderOptions extends BackoffOptions {
   maxBatchEvents: number;
   maxBatchBytes: number;
   flushIntervalMs: number;
+  /**
+   * Before each try: completes the batch's events (their `time`); resolves whether any changed,
+   * so that the body is made again.
+   */
+  prepare?: (batch: QueuedEvent[], signal: AbortSignal) => Promise<boolean>;
 }
 
 /** POSTs one batch body to `/log/events`; rejects only with a StatsError of kind `unreachable`. */
@@ -190,10 +195,13 @@ export class BatchSender {
    * events to send again, or abandoned.
    */
   private async deliver(batch: QueuedEvent[]): Promise<Outcome> {
-    const body = batchBody(batch.map((queued) => queued.json));
+    let body = batchBody(batch.map((queued) => queued.json));
     for (let attempt = 0; ; attempt += 1) {
       let failure: StatsError;
       try {
+        if (await this.options.prepare?.(batch, this.abandon.signal)) {
+          body = batchBody(batch.map((queued) => queued.json));
+        }
         const reply = await this.send(body, this.abandon.signal);
         if (reply.status >= 200 && reply.status < 300)
           return classifyDelivered(batch, reply, this.report);
