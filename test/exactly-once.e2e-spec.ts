@@ -19,9 +19,18 @@ import {
   influxQuery,
   uniqueDatabase,
 } from './support/influxd';
-import { get, post, REPO, serviceFor, startService, type RunningService } from './support/service';
+import {
+  DEMO_TOKEN,
+  get,
+  post,
+  REPO,
+  serviceFor,
+  startService,
+  type RunningService,
+} from './support/service';
 import { eventually, quoted, sleep, startGate, waitForStored } from './support/spool';
 import { unique } from './support/ids';
+import { Analytics } from '../src/client';
 
 const MS_NS = 1_000_000n;
 
@@ -372,6 +381,43 @@ describe('a resend while the first copy waits in the spool', () => {
       await service.close();
       await gate.stop();
       await dropDatabase(influxUrl(), service.database);
+    }
+  });
+});
+
+describe('the shipped client with a clock an hour off, delivering after an outage', () => {
+  it('has its events stored at the moment they were logged, on the service clock', async () => {
+    // The outage: nothing listens on the client's port until the service starts there.
+    const port = await freePort();
+    const client = new Analytics({
+      url: `http://127.0.0.1:${port}`,
+      accessToken: DEMO_TOKEN,
+      // This machine's clock runs an hour behind the service's.
+      clock: () => Date.now() - 3_600_000,
+      retryBaseMs: 50,
+      retryMaxMs: 200,
+      flushIntervalMs: 10,
+    });
+    let service: RunningService | undefined;
+    try {
+      const loggedAt = Date.now();
+      const id = await client.log({ event: 'late', uid: 'u' });
+      // Two seconds of outage: the event waits in the client, its time not yet known.
+      await sleep(2000);
+      service = await startService({ PORT: String(port) });
+      await client.flush();
+      const times = await pointsOf(service.database, id);
+      expect(times).toHaveLength(1);
+      const storedMs = Number(times[0]! / MS_NS);
+      // At the moment of log() (within the estimate's error, half a round trip on loopback),
+      // not when it arrived two seconds and more later, and not an hour off.
+      expect(Math.abs(storedMs - loggedAt)).toBeLessThan(500);
+    } finally {
+      await client.shutdown();
+      if (service) {
+        await service.close();
+        await dropDatabase(influxUrl(), service.database);
+      }
     }
   });
 });
