@@ -62,7 +62,12 @@ function msAgo(agoMs: number): { ms: number; iso: string } {
 }
 
 /** `node dist/main.js` with its own SPOOL_DIR; resolves once it answers /ping. */
-async function spawnService(port: number, database: string, spoolDir: string) {
+async function spawnService(
+  port: number,
+  database: string,
+  spoolDir: string,
+  env: Record<string, string> = {},
+) {
   const child = spawn(process.execPath, [join(REPO, 'dist', 'main.js')], {
     cwd: REPO,
     env: {
@@ -74,6 +79,7 @@ async function spawnService(port: number, database: string, spoolDir: string) {
       ACCESS_JSON: join(REPO, 'access.json'),
       SPOOL_DIR: spoolDir,
       LOG_LEVEL: 'silent',
+      ...env,
     },
     stdio: 'ignore',
   });
@@ -310,8 +316,8 @@ describe('a resend after kill -9, during an outage, and at another replica', () 
     dirs.push(dir);
     return dir;
   };
-  const started = async (dir: string) => {
-    const running = await spawnService(await freePort(), database, dir);
+  const started = async (dir: string, env: Record<string, string> = {}) => {
+    const running = await spawnService(await freePort(), database, dir, env);
     children.push(running.child);
     return running;
   };
@@ -338,6 +344,17 @@ describe('a resend after kill -9, during an outage, and at another replica', () 
       'true',
     ]);
     expect(await pointsOf(database, id)).toHaveLength(1);
+  });
+
+  it('tells the time on the HEALTH_PORT listener too', async () => {
+    const healthPort = await freePort();
+    await started(spoolDir(), { HEALTH_PORT: String(healthPort) });
+    const before = Date.now();
+    const reply = await fetch(`http://127.0.0.1:${healthPort}/ping`);
+    const time = Number(reply.headers.get('x-server-time-ms'));
+    expect(reply.status).toBe(200);
+    expect(time).toBeGreaterThanOrEqual(before);
+    expect(time).toBeLessThanOrEqual(Date.now());
   });
 
   it('stores an event with time once when the resend goes to another replica', async () => {
@@ -371,9 +388,23 @@ describe('a resend while the first copy waits in the spool', () => {
         id,
         'true',
       ]);
+      // An event with its own time reads back at that time while it waits in the spool.
+      const timed = unique('timed');
+      const { iso } = msAgo(90_000);
+      const withTime = { event: 'e', uid: 'u', event_id: timed, time: iso };
+      expect((await post(`${service.url}/log/event`, withTime)).status).toBe(202);
+      const queued = await get(`${service.url}/log/event/${timed}`);
+      expect(queued.headers.get('x-event-status')).toBe('queued');
+      const queuedTime = (queued.body as { time: string }).time;
+      expect(queuedTime.slice(0, 23)).toBe(iso.slice(0, 23));
       await createDatabase(influxUrl(), service.database);
       await gate.set('open');
-      await waitForStored(influxUrl(), service.database, [id]);
+      await waitForStored(influxUrl(), service.database, [id, timed]);
+      const stored = await get(`${service.url}/log/event/${timed}`);
+      expect([
+        stored.headers.get('x-event-status'),
+        (stored.body as { time: string }).time,
+      ]).toEqual(['stored', queuedTime]);
       // Both copies were replayed by now (one record each, oldest first): one point.
       await sleep(500);
       expect(await pointsOf(service.database, id)).toHaveLength(1);

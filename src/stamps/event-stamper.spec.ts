@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Refusal } from '../events/refusal';
@@ -109,6 +109,19 @@ describe(EventStamper.name, () => {
       duplicate: true,
     });
     expect(readdirSync(dir).filter((name) => name.startsWith('stamps-'))).toHaveLength(1);
+  });
+
+  it('reads past a line a crash cut short, keeping the lines before it', () => {
+    const stamps = stamper();
+    const first = stamps.stamp('r-3', undefined, 'analytics', TAGS);
+    stamps.commit();
+    const [log] = readdirSync(dir).filter((name) => name.startsWith('stamps-'));
+    appendFileSync(join(dir, log!), '1234 56');
+    const again = stamper();
+    expect(again.stamp('r-3', undefined, 'analytics', TAGS)).toEqual({
+      time: first.time,
+      duplicate: true,
+    });
   });
 
   it('stores a time finer than a millisecond as given', () => {

@@ -29,8 +29,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const EVENT = { event: 'user.login', uid: 'user-1234', plan: 'pro', amount: 12.5, ok: true };
 /**
- * The same event with a client `event_id` (autocannon's `[<id>]`, fresh per request, and the
- * index in the batch) and its own `time` (a millisecond per index, a minute before the run).
+ * The same event with a client `event_id` (`[<id>]`, unique per request by fresh-ids.js, and
+ * the index in the batch) and its own `time` (a millisecond per index, a minute before the run).
  */
 function eventWithIdAndTime(index: number, timeMs: number) {
   return { ...EVENT, event_id: `[<id>]-${index}`, time: timeMs + index };
@@ -224,8 +224,8 @@ async function serviceRun(
   config: (typeof CONFIGS)[number],
   load: { name: string; path: string; size: number; minimum: number },
   body: string,
-  /** autocannon replaces `[<id>]` in the body with a fresh id per request. */
-  idReplacement = false,
+  /** `[<id>]` in the body made unique per request (fresh-ids.js). */
+  freshIds = false,
 ): Promise<ServiceRun> {
   const port = await freePort();
   const database = `bench_${children.length}`;
@@ -260,14 +260,14 @@ async function serviceRun(
   }
   const url = `http://127.0.0.1:${port}${load.path}`;
   const auth = { Authorization: `Token ${DEMO_TOKEN}` };
-  const warm = await autocannon(url, body, auth, { seconds: 2 }, idReplacement);
+  const warm = await autocannon(url, body, auth, { seconds: 2 }, freshIds);
   const before = await settledCount(influxUrl, database);
   const measured = await autocannon(
     url,
     body,
     auth,
     { amount: Math.max(load.minimum, Math.round(warm.rps * SECONDS)) },
-    idReplacement,
+    freshIds,
   );
   const stored = (await storedCount(influxUrl, database)) - before;
   const peak = peakRssMb(child.pid!);
@@ -373,24 +373,33 @@ function autocannon(
   body: string,
   headers: Record<string, string>,
   run: { seconds: number } | { amount: number } = { seconds: SECONDS },
-  idReplacement = false,
+  /** Every request its own body: `[<id>]` in the body made unique (fresh-ids.js). */
+  freshIds = false,
 ): Promise<Load> {
-  const args = [
-    join(REPO, 'node_modules', 'autocannon', 'autocannon.js'),
-    '--json',
-    ...(idReplacement ? ['-I'] : []),
-    '-c',
-    String(CONNECTIONS),
-    ...('amount' in run ? ['-a', String(run.amount)] : ['-d', String(run.seconds)]),
-    '-m',
-    'POST',
-    '-H',
-    'content-type=application/json',
-    ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]),
-    '-i',
-    bodyFile(body),
-    url,
-  ];
+  const fresh = () =>
+    JSON.stringify({
+      headers,
+      body: JSON.parse(body) as unknown,
+      connections: CONNECTIONS,
+      ...('amount' in run ? { amount: run.amount } : { duration: run.seconds }),
+    });
+  const args = freshIds
+    ? [join(__dirname, 'fresh-ids.js'), url, fresh()]
+    : [
+        join(REPO, 'node_modules', 'autocannon', 'autocannon.js'),
+        '--json',
+        '-c',
+        String(CONNECTIONS),
+        ...('amount' in run ? ['-a', String(run.amount)] : ['-d', String(run.seconds)]),
+        '-m',
+        'POST',
+        '-H',
+        'content-type=application/json',
+        ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]),
+        '-i',
+        bodyFile(body),
+        url,
+      ];
   return new Promise((resolve, reject) => {
     const child = spawn('node', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
