@@ -71,12 +71,11 @@ export function parseEvent(body: Record<string, unknown>, limits: Limits): Parse
   const eventId = typeof given === 'string' && EVENT_ID.test(given) ? given : undefined;
   const time =
     body.time === undefined || body.time === null ? undefined : parseEventTime(body.time);
-  return {
-    ...(eventId === undefined ? {} : { eventId }),
-    ...(time === undefined ? {} : { time }),
-    event,
-    values: [...values],
-  };
+  // Built without spreads: this runs for every event.
+  const parsed: ParsedEvent = { event, values: [...values] };
+  if (eventId !== undefined) parsed.eventId = eventId;
+  if (time !== undefined) parsed.time = time;
+  return parsed;
 }
 
 function flatten(

@@ -13,7 +13,7 @@ import type { Point } from '../store/point';
 import { StoreService } from '../store/store.service';
 import type { EventStatus, NotKept, StoreOutcome } from '../store/store.outcomes';
 import { parseEvent } from './event.dto';
-import { EVENT_ID, eventToPoint } from './event-point';
+import { EVENT_ID, eventToPoint, type ParsedEvent } from './event-point';
 import { eventsConfig, EventsConfig } from './events.config';
 import { parsePoint } from './point.dto';
 import { quote } from './quote';
@@ -177,14 +177,15 @@ export class EventsService {
       const point = eventToPoint(parsed, tableName, tagKeys, this.stamper.receiveTime());
       return { point, duplicate: false };
     }
-    let duplicate = false;
-    const point = eventToPoint(parsed, tableName, tagKeys, (tags) => {
-      const stamp = this.stamper.stamp(parsed.eventId, parsed.time, tableName, tags);
-      duplicate = stamp.duplicate;
-      return stamp.time;
-    });
-    return { point, duplicate };
+    this.parsing = parsed;
+    const point = eventToPoint(parsed, tableName, tagKeys, this.stampOf);
+    return { point, duplicate: this.stamper.duplicate };
   }
+
+  /** The event being made into a point, for stampOf (one closure per service, not per event). */
+  private parsing?: ParsedEvent;
+  private readonly stampOf = (tags: ReadonlyArray<readonly [string, string]>): bigint =>
+    this.stamper.stampTime(this.parsing!.eventId, this.parsing!.time, this.config.tableName, tags);
 
   /** Runs `parse`; a Refusal it throws counts its `n` events as refused (invalid). */
   private refusedUnlessValid<T>(n: number, parse: () => T): T {

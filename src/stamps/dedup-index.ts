@@ -45,10 +45,13 @@ export class DedupIndex {
     return nowMs - this.seenAt[at]! <= this.windowMs ? this.stamps[at]! : undefined;
   }
 
-  /** Remembers the id of this hash with its time, seen at `seenAtMs` (added in that order). */
-  add(hash: number, stamp: bigint, seenAtMs: number): void {
+  /**
+   * Remembers the id of this hash with its time, seen at `seenAtMs` (added in that order).
+   * `absent`: get() just answered nothing for it at `seenAtMs`, so it needs no looking for.
+   */
+  add(hash: number, stamp: bigint, seenAtMs: number, absent = false): void {
     this.expire(seenAtMs);
-    const existing = this.find(hash);
+    const existing = absent ? -1 : this.find(hash);
     if (existing >= 0) this.remove(existing);
     if (this.count === this.capacity) this.evictOldest();
     const at = (this.head + this.count) % this.capacity;

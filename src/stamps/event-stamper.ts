@@ -7,7 +7,7 @@ import { cyrb53 } from './cyrb53';
 import { DedupIndex } from './dedup-index';
 import { PointClock, RECEIVE_SLOTS } from './point-clock';
 import { RetentionBound } from './retention';
-import { StampLog } from './stamp-log';
+import { StampLog, StampRecords } from './stamp-log';
 import { stampsConfig, type StampsConfig } from './stamps.config';
 
 const NS_PER_MS = 1_000_000n;
@@ -40,11 +40,21 @@ export class EventStamper implements OnModuleInit, OnModuleDestroy {
   private readonly index: DedupIndex;
   private readonly log: StampLog;
   private readonly dir: string;
-  /** Slots given to events with a time: key (series and time) to the id's hash, oldest first. */
-  private readonly taken = new Map<number, number>();
+  /**
+   * Slots given to events with a time: key (series and nanosecond) to the id's hash (a negative
+   * number for an event without id), in the same typed arrays as the ids, oldest forgotten first.
+   */
+  private readonly taken: DedupIndex;
   private unnamed = -1;
-  private pending = '';
-  private pendingCount = 0;
+  private boundsAt = -1;
+  private latest = 0n;
+  private earliest = 0n;
+  private lastSeries = '';
+  private lastSeriesHash = cyrb53('');
+  private readonly pending = new StampRecords();
+  private flushing?: NodeJS.Immediate;
+  /** Whether the event stampTime() stamped last is a resend of a client id (a duplicate). */
+  duplicate = false;
 
   constructor(
     readonly clock: PointClock,
@@ -53,6 +63,7 @@ export class EventStamper implements OnModuleInit, OnModuleDestroy {
     @Inject(spoolConfig.KEY) spool: SpoolConfig,
   ) {
     this.index = new DedupIndex(config.dedupMaxEvents, config.dedupWindowHours * HOUR_MS);
+    this.taken = new DedupIndex(config.dedupMaxEvents, config.dedupWindowHours * HOUR_MS);
     this.dir = spool.dir;
     this.log = new StampLog(spool.dir);
   }
@@ -63,6 +74,7 @@ export class EventStamper implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.flush();
     this.log.close();
   }
 
@@ -81,48 +93,83 @@ export class EventStamper implements OnModuleInit, OnModuleDestroy {
     measurement: string,
     tags: ReadonlyArray<readonly [string, string]>,
   ): Stamp {
+    const stamped = this.stampTime(eventId, time, measurement, tags);
+    return { time: stamped, duplicate: this.duplicate };
+  }
+
+  /** stamp() without the object: the time, and `duplicate` set for this event. */
+  stampTime(
+    eventId: string | undefined,
+    time: bigint | undefined,
+    measurement: string,
+    tags: ReadonlyArray<readonly [string, string]>,
+  ): bigint {
     const nowMs = Date.now();
     if (time !== undefined) this.checkBounds(time, nowMs);
+    this.duplicate = false;
     if (eventId === undefined) {
-      return { time: this.slot(time!, (this.unnamed -= 1), measurement, tags), duplicate: false };
+      return this.slot(time!, (this.unnamed -= 1), measurement, tags, nowMs);
     }
     const hash = cyrb53(eventId);
     const first = this.index.get(hash, nowMs);
-    if (first !== undefined) return { time: first, duplicate: true };
+    if (first !== undefined) {
+      this.duplicate = true;
+      return first;
+    }
     const stamped =
-      time === undefined ? this.clock.next() : this.slot(time, hash, measurement, tags);
-    this.index.add(hash, stamped, nowMs);
-    this.pending += `${hash} ${stamped} ${nowMs}\n`;
-    this.pendingCount += 1;
-    return { time: stamped, duplicate: false };
+      time === undefined ? this.clock.next() : this.slot(time, hash, measurement, tags, nowMs);
+    this.index.add(hash, stamped, nowMs, true);
+    this.pending.push(hash, stamped, nowMs);
+    return stamped;
   }
 
-  /** Writes the ids stamped since the last call to the log: call before storing them. */
+  /**
+   * Call before storing the events just stamped: their ids go to the log in one write at the end
+   * of this turn of the event loop (setImmediate), shared by every request of the turn. No
+   * answer can leave before: storing or spooling an event waits for I/O, whose completion comes
+   * in a later turn.
+   */
   commit(): void {
-    if (this.pendingCount === 0) return;
-    const [lines, count] = [this.pending, this.pendingCount];
-    this.pending = '';
-    this.pendingCount = 0;
-    this.log.append(lines, count, this.index);
+    if (this.pending.count === 0 || this.flushing !== undefined) return;
+    this.flushing = setImmediate(() => this.flush());
+  }
+
+  /** Writes what commit() scheduled, now. */
+  flush(): void {
+    clearImmediate(this.flushing);
+    this.flushing = undefined;
+    if (this.pending.count === 0) return;
+    this.log.append(this.pending.buffer, this.pending.count, this.index);
+    this.pending.count = 0;
   }
 
   private checkBounds(time: bigint, nowMs: number): void {
+    if (nowMs !== this.boundsAt) this.bounds(nowMs);
     const { maxFutureSeconds } = this.config;
-    if (time > BigInt(nowMs + maxFutureSeconds * 1000) * NS_PER_MS) {
+    if (time > this.latest) {
       throw new Refusal(
         'time',
         `is more than ${maxFutureSeconds} s ahead of the service's clock (MAX_EVENT_FUTURE_SECONDS)`,
       );
     }
     const policy = this.retention.current;
-    if (policy !== undefined && policy.durationMs > 0) {
-      if (time < BigInt(nowMs - policy.durationMs) * NS_PER_MS) {
-        throw new Refusal(
-          'time',
-          `is older than retention policy ${JSON.stringify(policy.name)} keeps (${hours(policy.durationMs)} h)`,
-        );
-      }
+    if (policy !== undefined && policy.durationMs > 0 && time < this.earliest) {
+      throw new Refusal(
+        'time',
+        `is older than retention policy ${JSON.stringify(policy.name)} keeps (${hours(policy.durationMs)} h)`,
+      );
     }
+  }
+
+  /** The bounds of `time` at `nowMs`, in nanoseconds, made once per millisecond. */
+  private bounds(nowMs: number): void {
+    this.boundsAt = nowMs;
+    this.latest = BigInt(nowMs + this.config.maxFutureSeconds * 1000) * NS_PER_MS;
+    const policy = this.retention.current;
+    this.earliest =
+      policy !== undefined && policy.durationMs > 0
+        ? BigInt(nowMs - policy.durationMs) * NS_PER_MS
+        : 0n;
   }
 
   /** A free nanosecond of the event's millisecond for `hash`, per the rules above. */
@@ -131,37 +178,49 @@ export class EventStamper implements OnModuleInit, OnModuleDestroy {
     hash: number,
     measurement: string,
     tags: ReadonlyArray<readonly [string, string]>,
+    nowMs: number,
   ): bigint {
     let series = measurement;
     for (const [key, value] of tags) series += `,${key}=${value}`;
-    const exact = time % NS_PER_MS !== 0n;
-    const ms = time - (time % NS_PER_MS);
-    let offset = exact
-      ? Number(time % NS_PER_MS)
-      : hash >= 0
-        ? Number(RECEIVE_SLOTS) + (hash % TIME_SLOTS)
-        : Number(RECEIVE_SLOTS) + randomInt(TIME_SLOTS);
+    // The events of a batch are mostly of one series: its hash is made once.
+    if (series !== this.lastSeries) {
+      this.lastSeries = series;
+      this.lastSeriesHash = cyrb53(series);
+    }
+    const seriesHash = this.lastSeriesHash;
+    const given = Number(time % NS_PER_MS);
+    const ms = Number(time / NS_PER_MS);
+    const exact = given !== 0;
+    const half = Number(RECEIVE_SLOTS);
+    let offset = exact ? given : half + (hash >= 0 ? hash % TIME_SLOTS : randomInt(TIME_SLOTS));
+    const owner = BigInt(hash);
     for (let tries = 0; ; tries++) {
-      const candidate = ms + BigInt(offset);
-      const key = cyrb53(`${series}\n${candidate}`);
-      const owner = this.taken.get(key);
-      if (owner === undefined || owner === hash || tries >= TIME_SLOTS) {
-        this.take(key, hash);
-        return candidate;
+      const key = slotKey(seriesHash, ms, offset);
+      const taken = this.taken.get(key, nowMs);
+      if (taken === undefined || taken === owner || tries >= TIME_SLOTS) {
+        if (taken === undefined) this.taken.add(key, owner, nowMs, true);
+        return offset === given ? time : time + BigInt(offset - given);
       }
-      offset = exact
-        ? offset + 1
-        : Number(RECEIVE_SLOTS) + ((offset - Number(RECEIVE_SLOTS) + 1) % TIME_SLOTS);
+      offset = exact ? offset + 1 : half + ((offset - half + 1) % TIME_SLOTS);
     }
   }
+}
 
-  private take(key: number, hash: number): void {
-    this.taken.delete(key);
-    this.taken.set(key, hash);
-    if (this.taken.size > this.index.capacity) {
-      this.taken.delete(this.taken.keys().next().value!);
-    }
-  }
+/**
+ * A 53-bit key for (series, millisecond, nanosecond offset), mixed as cyrb53 mixes: two keys
+ * alike for different slots only cost a needless step to the next slot.
+ */
+function slotKey(seriesHash: number, ms: number, offset: number): number {
+  let h1 = (seriesHash >>> 0) ^ Math.imul(ms >>> 0, 2654435761) ^ offset;
+  let h2 =
+    (seriesHash / 4294967296) ^
+    Math.imul((ms / 4294967296) >>> 0, 1597334677) ^
+    Math.imul(offset, 2246822507);
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 function hours(ms: number): string {

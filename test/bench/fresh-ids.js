@@ -1,13 +1,19 @@
-// autocannon for the "ids+times" load of run.ts: every request a fresh body, each event with
-// an event_id no other request has (this process's id, the request's number, the index) and
-// its own time. autocannon's `-I` ([<id>] replacement) cannot do it: it counts 27 more bytes
-// per placeholder in Content-Length than its url-safe ids have. Prints autocannon's JSON.
-//   node fresh-ids.js <url> <json of { headers, body (an array, [<id>] in event_id), connections, amount | duration }>
+// autocannon for the two loads of run.ts's "ids+times vs none": the same generator for both,
+// every request its own body from a list made before the run (so that making bodies costs the
+// load generator nothing during it). `[<id>]` in the body becomes this process's id and the
+// body's number, so each event of the ids+times load has an event_id no other request has.
+// autocannon's own `-I` cannot do it: it counts 27 more bytes per placeholder in
+// Content-Length than its url-safe ids have. Prints autocannon's JSON summary.
+//   node fresh-ids.js <url> <json: { headers, body, connections, amount | duration }>
 const autocannon = require('autocannon');
 
 const [url, json] = process.argv.slice(2);
 const { headers, body, connections, amount, duration } = JSON.parse(json);
 const template = JSON.stringify(body);
+// A run of `amount` requests gets as many bodies; a timed one (the warm-up) cycles through 5,000.
+const bodies = Array.from({ length: amount ?? 5000 }, (_, n) =>
+  template.replaceAll('[<id>]', `${process.pid}.${n}`),
+);
 let sent = 0;
 const instance = autocannon(
   {
@@ -19,8 +25,9 @@ const instance = autocannon(
     requests: [
       {
         setupRequest(request) {
+          const next = bodies[sent % bodies.length];
           sent += 1;
-          return { ...request, body: template.replaceAll('[<id>]', `${process.pid}.${sent}`) };
+          return { ...request, body: next };
         },
       },
     ],

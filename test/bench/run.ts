@@ -132,6 +132,16 @@ async function benchWrites(): Promise<void> {
     const idsBody = JSON.stringify(
       Array.from({ length: BATCH }, (_, i) => eventWithIdAndTime(i, timeMs)),
     );
+    // The same batches without them, through the same load generator (a body per request).
+    const plainBody = JSON.stringify(Array.from({ length: BATCH }, () => EVENT));
+    const withoutIds = await serviceRun(
+      influx.url,
+      children,
+      CONFIGS[0],
+      loads[1]!,
+      plainBody,
+      true,
+    );
     const withIds = await serviceRun(influx.url, children, CONFIGS[0], loads[1]!, idsBody, true);
 
     const rate = (l: Load, unit: number, unitName: string) =>
@@ -160,8 +170,15 @@ async function benchWrites(): Promise<void> {
         answers(batched),
       ],
     ];
+    const plainRow = [
+      `service, ${BATCH} events/request, a body per request (as the next row), shipped defaults`,
+      rate(withoutIds.load, BATCH, 'event'),
+      withoutIds.load.p50.toFixed(1),
+      withoutIds.load.p99.toFixed(1),
+      `${answers(withoutIds.load)}; stored ${withoutIds.stored} of ${withoutIds.acknowledged}; peak RSS ${withoutIds.peakRssMb.toFixed(0)} MB`,
+    ];
     const idsRow = [
-      `service, ${BATCH} events/request with event_id and time, shipped defaults`,
+      `service, ${BATCH} events/request with event_id and time, a body per request, shipped defaults`,
       rate(withIds.load, BATCH, 'event'),
       withIds.load.p50.toFixed(1),
       withIds.load.p99.toFixed(1),
@@ -180,7 +197,7 @@ async function benchWrites(): Promise<void> {
     );
     const [oneDefault, oneOff] = runs.get(loads[0]!.name)!;
     const [batchDefault, batchOff] = runs.get(loads[1]!.name)!;
-    const all = [...[...runs.values()].flat(), withIds];
+    const all = [...[...runs.values()].flat(), withoutIds, withIds];
     const defaults = [...runs.values()].map((pair) => pair[0]!);
     const perSecond = (run: ServiceRun, size: number) => run.load.rps * size;
     const check = (ok: boolean) => (ok ? 'met' : 'MISSED');
@@ -188,7 +205,7 @@ async function benchWrites(): Promise<void> {
     const batchRate = perSecond(batchDefault!, BATCH);
     const ratioStorage = batchRate / (batched.rps * INFLUX_BATCH);
     const maxRss = Math.max(...defaults.map((run) => run.peakRssMb));
-    const ratioIds = perSecond(withIds, BATCH) / batchRate;
+    const ratioIds = perSecond(withIds, BATCH) / perSecond(withoutIds, BATCH);
     const report = [
       `stats-service benchmark: ${SECONDS} s per run, ${CONNECTIONS} connections, node ${process.version}, ${cpuModel()}`,
       '',
