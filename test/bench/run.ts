@@ -209,7 +209,10 @@ async function benchWrites(): Promise<void> {
     const report = [
       `stats-service benchmark: ${SECONDS} s per run, ${CONNECTIONS} connections, node ${process.version}, ${cpuModel()}`,
       '',
-      table(['load', 'rate', 'p50 ms', 'p99 ms', 'answers'], [...ceilings, ...serviceRows, idsRow]),
+      table(
+        ['load', 'rate', 'p50 ms', 'p99 ms', 'answers'],
+        [...ceilings, ...serviceRows, plainRow, idsRow],
+      ),
       '',
       `shipped defaults vs admission off, 1 event/request: ${(oneDefault!.load.rps / oneOff!.load.rps).toFixed(2)}; ` +
         `${BATCH}-event batches: ${(batchRate / perSecond(batchOff!, BATCH)).toFixed(2)}   (within noise of 1.00)`,
