@@ -3,7 +3,7 @@
  * a resend of one of them gets that same time, so it is the identical point (InfluxDB keeps one
  * point per measurement, tag set and time) and is reported as a duplicate. Ids are kept as their
  * 53-bit cyrb53 hash in typed arrays (a ring, oldest first, and an open-addressing table over
- * it): 40 bytes per id, 20 MB at the default DEDUP_MAX_EVENTS, and nothing for the collector
+ * it): about 32 bytes per id, 16 MB at the default DEDUP_MAX_EVENTS, and nothing for the collector
  * to walk. An id is forgotten once it is older than the window or when the ring is full (the
  * oldest first).
  *
