@@ -342,9 +342,12 @@ describe('POST /log/event refusals', () => {
       refusal('list', 'arrays are not stored; send a string or flat keys'),
     ],
     [
-      'a time key',
-      { event: 'e', uid: 'u', time: 1_700_000_000 },
-      refusal('time', 'is reserved: the server stamps events'),
+      'a time without a zone',
+      { event: 'e', uid: 'u', time: '2016-01-01T00:00:00' },
+      refusal(
+        'time',
+        'must be an RFC 3339 date-time with a zone (e.g. 2026-12-03T07:25:00.123Z, at most 9 fraction digits) or a whole number of milliseconds since 1970-01-01T00:00:00Z',
+      ),
     ],
     ['invalid JSON', '{"event": "e", "uid": ', refusal('', 'the body is not valid JSON')],
     ['an empty body', '', refusal('', 'the body must be a JSON object or array; it is empty')],

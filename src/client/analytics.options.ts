@@ -54,12 +54,17 @@ export interface AnalyticsOptions {
   onError?: ((error: StatsError, events: StatsEvent[]) => void) | undefined;
   /** Deferred: an event dropped without being sent. Without it, one warning per reason on stderr. */
   onDrop?: ((event: StatsEvent, reason: DropReason) => void) | undefined;
+  /**
+   * This machine's clock, in milliseconds since the epoch. Default Date.now. The client corrects
+   * it by the offset to the service's clock (X-Server-Time-Ms) before it stamps an event's `time`.
+   */
+  clock?: (() => number) | undefined;
 }
 
 type Defined<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 
-export type ResolvedOptions = Defined<Omit<AnalyticsOptions, 'onError' | 'onDrop'>> &
-  Pick<AnalyticsOptions, 'onError' | 'onDrop'>;
+export type ResolvedOptions = Defined<Omit<AnalyticsOptions, 'onError' | 'onDrop' | 'clock'>> &
+  Pick<AnalyticsOptions, 'onError' | 'onDrop' | 'clock'>;
 
 export const DEFAULT_OPTIONS = {
   url: 'http://localhost:20080',
@@ -77,7 +82,7 @@ export const DEFAULT_OPTIONS = {
   retryMaxMs: 30_000,
   shutdownTimeoutMs: 5000,
   flushOnExit: false,
-} as const satisfies Omit<ResolvedOptions, 'onError' | 'onDrop'>;
+} as const satisfies Omit<ResolvedOptions, 'onError' | 'onDrop' | 'clock'>;
 
 const POSITIVE = [
   'timeoutMs',
@@ -126,7 +131,7 @@ export function resolveOptions(options: AnalyticsOptions = {}): ResolvedOptions 
   if (typeof resolved.tags !== 'object' || resolved.tags === null || Array.isArray(resolved.tags)) {
     throw fail('tags must be an object');
   }
-  for (const name of ['onError', 'onDrop'] as const) {
+  for (const name of ['onError', 'onDrop', 'clock'] as const) {
     if (resolved[name] !== undefined && typeof resolved[name] !== 'function') {
       throw fail(`${name} must be a function`);
     }

@@ -76,7 +76,14 @@ describe(Analytics.name, () => {
             'Content-Type': 'application/json',
             Authorization: `Token ${TOKEN}`,
           },
-          body: { service: 'billing', uid: 'oisin', event: 'login', ok: true },
+          // An event_id of its own, so that a resend is known for one.
+          body: {
+            service: 'billing',
+            uid: 'oisin',
+            event: 'login',
+            ok: true,
+            event_id: expect.stringMatching(UUID_V7) as unknown,
+          },
         },
       ]);
     });
@@ -166,6 +173,8 @@ describe(Analytics.name, () => {
       expect(client.pending).toBe(2);
       await client.flush();
       expect(calls.map(({ method, url, body }) => ({ method, url, body }))).toEqual([
+        // The service's clock is not known yet: asked first (this one does not tell it).
+        { method: 'GET', url: 'http://localhost:20080/ping', body: undefined },
         {
           method: 'POST',
           url: 'http://localhost:20080/log/events',
@@ -196,7 +205,8 @@ describe(Analytics.name, () => {
         expect(drops).toEqual(dropped.map((id) => [id, 'queue_full']));
         expect(client.dropped).toBe(2);
         await client.flush();
-        expect((calls[0]!.body as StatsEvent[]).map((event) => event.event_id)).toEqual(sent);
+        const posted = calls.find((call) => call.method === 'POST')!;
+        expect((posted.body as StatsEvent[]).map((event) => event.event_id)).toEqual(sent);
       },
     );
 
@@ -412,6 +422,7 @@ describe(Analytics.name, () => {
       await expect(client.systemStartup()).resolves.toBe('entry_1');
       expect(calls[0]!.body).toEqual({
         event: 'server.start',
+        event_id: expect.stringMatching(UUID_V7) as unknown,
         uid: 'system-web-7',
         hostname: 'web-7',
         ip: '10.1.2.3',
@@ -434,6 +445,70 @@ describe(Analytics.name, () => {
       await clients[1]!.shutdown();
       expect(process.listenerCount('SIGTERM')).toBe(before.sigterm);
       expect(process.listenerCount('beforeExit')).toBe(before.beforeExit);
+    });
+  });
+
+  describe('time, on the service clock', () => {
+    const HOUR_MS = 3_600_000;
+    /** This machine's clock, an hour behind the service's (which answers LOCAL_MS + 1 h). */
+    const LOCAL_MS = 1_796_282_700_000;
+
+    let local = LOCAL_MS;
+    beforeEach(() => (local = LOCAL_MS));
+
+    /** An answer of the service, whose clock reads this one's plus an hour. */
+    function telling(status: number, body: unknown): Response {
+      return json(status, body, { 'X-Server-Time-Ms': String(local + HOUR_MS) });
+    }
+
+    it('asks the clock before the first batch and stamps each event when it was logged', async () => {
+      const calls = fakeFetch((call) =>
+        telling(200, call.method === 'GET' ? { status: 'ok' } : { event_ids: [], rejected: [] }),
+      );
+      const client = new Analytics({ accessToken: TOKEN, clock: () => local });
+      await client.log({ event: 'a', uid: 'u' });
+      local += 250;
+      await client.log({ event: 'b', uid: 'u' });
+      await client.flush();
+      // The round trips took no time on this clock: the offset is exactly an hour.
+      const posted = calls.filter((call) => call.method === 'POST');
+      expect((posted[0]!.body as StatsEvent[]).map((event) => event.time)).toEqual([
+        LOCAL_MS + HOUR_MS,
+        LOCAL_MS + 250 + HOUR_MS,
+      ]);
+      // Known now: the next event is stamped when it is logged, without asking again.
+      local += 10_000;
+      await client.log({ event: 'c', uid: 'u' });
+      await client.flush();
+      expect(calls.filter((call) => call.method === 'GET')).toHaveLength(1);
+      expect((calls.at(-1)!.body as StatsEvent[])[0]!.time).toBe(LOCAL_MS + 10_250 + HOUR_MS);
+    });
+
+    it('sends the same time and id on every resend', async () => {
+      let posts = 0;
+      const calls = fakeFetch((call) => {
+        if (call.method === 'GET') return telling(200, { status: 'ok' });
+        posts += 1;
+        return posts === 1
+          ? json(503, { message: 'later' }, { 'Retry-After': '0' })
+          : telling(200, { event_ids: [], rejected: [] });
+      });
+      const client = new Analytics({ accessToken: TOKEN, clock: () => local, retryBaseMs: 1 });
+      await client.log({ event: 'a', uid: 'u' });
+      await client.flush();
+      const bodies = calls.filter((call) => call.method === 'POST').map((call) => call.body);
+      expect(bodies).toHaveLength(2);
+      expect(bodies[1]).toEqual(bodies[0]);
+      expect((bodies[0] as StatsEvent[])[0]!.time).toBe(LOCAL_MS + HOUR_MS);
+    });
+
+    it('keeps a time the caller gave', async () => {
+      const calls = fakeFetch(() => telling(200, { event_ids: [], rejected: [] }));
+      const client = new Analytics({ accessToken: TOKEN, clock: () => local });
+      await client.log({ event: 'a', uid: 'u', time: '2026-12-03T07:00:00Z' });
+      await client.flush();
+      expect(calls.map((call) => call.method)).toEqual(['POST']);
+      expect((calls[0]!.body as StatsEvent[])[0]!.time).toBe('2026-12-03T07:00:00Z');
     });
   });
 });

@@ -1,14 +1,17 @@
-import { hostname, networkInterfaces } from 'node:os';
+import { hostname } from 'node:os';
 import {
   resolveOptions,
   type AnalyticsOptions,
   type DropReason,
   type ResolvedOptions,
 } from './analytics.options';
+import { callSafely, describe, firstExternalIpv4, serialise } from './analytics-helpers';
 import { BatchSender } from './batch-sender';
 import { EventQueue } from './event-queue';
 import { registerExitFlush, unregisterExitFlush, type ExitTrigger } from './exit-hook';
+import { stampWaiting, TIME_BYTES } from './event-time';
 import { HttpTransport } from './http-transport';
+import { ServerClock } from './server-clock';
 import { StatsError } from './stats-error';
 import { uuidV7 } from './uuid-v7';
 import type { EventData, QueuedEvent, StatsEvent } from './stats-event';
@@ -30,6 +33,9 @@ export class Analytics {
 
   private readonly options: ResolvedOptions;
   private readonly transport: HttpTransport;
+  /** The service's clock, from X-Server-Time-Ms: events' `time` is stamped on it. */
+  private readonly clock: ServerClock;
+  private askedClock = false;
   private readonly queue: EventQueue<QueuedEvent> | undefined;
   private readonly sender: BatchSender | undefined;
   private droppedCount = 0;
@@ -58,13 +64,14 @@ export class Analytics {
   constructor(options: AnalyticsOptions = {}) {
     this.options = resolveOptions(options);
     const { url, accessToken, timeoutMs, defer, disabled, maxQueue, dropPolicy } = this.options;
-    this.transport = new HttpTransport(url, accessToken, timeoutMs);
+    this.clock = new ServerClock(this.options.clock ?? Date.now);
+    this.transport = new HttpTransport(url, accessToken, timeoutMs, this.clock);
     if (defer && !disabled) {
       this.queue = new EventQueue(maxQueue, dropPolicy);
       this.sender = new BatchSender(
         this.queue,
         (body, signal) => this.transport.request('POST', '/log/events', body, signal),
-        this.options,
+        { ...this.options, prepare: (batch, signal) => this.stampBatch(batch, signal) },
         (error, events) => this.reportError(error, events),
       );
       if (this.options.flushOnExit) registerExitFlush(this, (trigger) => this.flushAtExit(trigger));
@@ -163,7 +170,13 @@ export class Analytics {
   }
 
   private async send(data: EventData): Promise<string> {
-    const event: StatsEvent = { ...this.options.tags, ...data };
+    const event: StatsEvent = {
+      ...this.options.tags,
+      ...data,
+      event_id: data?.event_id ?? uuidV7(),
+    };
+    // Sent now: until the service's clock is known, its receive time is the right one.
+    if (event.time === undefined && this.clock.known) event.time = this.clock.now();
     const reply = await this.transport.request('POST', '/log/event', serialise(event));
     if (reply.status < 200 || reply.status >= 300) throw StatsError.fromReply(reply);
     if (typeof reply.body !== 'string') {
@@ -195,10 +208,38 @@ export class Analytics {
       this.reportError(error as StatsError, [event]);
       return id;
     }
-    const dropped = this.queue!.push({ event, json, bytes: Buffer.byteLength(json) });
+    const queued: QueuedEvent = { event, json, bytes: Buffer.byteLength(json) };
+    if (event.time === undefined) {
+      // When it happened, on the service's clock; kept for every resend. Not known yet: the
+      // local time now, corrected before it is first sent (stampBatch).
+      if (this.clock.known) {
+        event.time = this.clock.now();
+        queued.json = json.slice(0, -1) + `,"time":${event.time}}`;
+        queued.bytes = Buffer.byteLength(queued.json);
+      } else {
+        queued.loggedAt = this.clock.local();
+        queued.bytes += TIME_BYTES;
+      }
+    }
+    const dropped = this.queue!.push(queued);
     if (dropped !== undefined) this.drop(dropped.event, 'queue_full');
     this.sender!.queued();
     return id;
+  }
+
+  /**
+   * Gives the events logged before the service's clock was known their `time`, asking the
+   * service its clock first (GET /ping) if no answer told it yet; a failure to ask is a failed
+   * try of the batch (retried, as the POST would be).
+   */
+  private async stampBatch(batch: QueuedEvent[], signal: AbortSignal): Promise<boolean> {
+    if (!batch.some((queued) => queued.loggedAt !== undefined)) return false;
+    if (!this.clock.known && !this.askedClock) {
+      await this.transport.request('GET', '/ping', undefined, signal);
+      // A service that does not tell its clock stamps events when it receives them.
+      this.askedClock = true;
+    }
+    return stampWaiting(batch, this.clock);
   }
 
   private drop(event: StatsEvent, reason: DropReason): void {
@@ -249,51 +290,3 @@ export class Analytics {
 }
 
 /** One line for stderr: what happened to how many events; the service's words, never the token. */
-function describe(error: StatsError, count: number): string {
-  const events = `${count} event(s)`;
-  switch (error.kind) {
-    case 'refused':
-      if (error.status === 401 || error.status === 403) {
-        return `stats-service refused the access token (${error.status}: ${error.message}); ${events} not delivered: check accessToken`;
-      }
-      return `stats-service refused ${events} (${error.status}: ${error.message})`;
-    case 'rejected':
-      return `stats-service rejected ${events} of a batch: ${error.message}`;
-    case 'invalid':
-      return `${events} could not be sent: ${error.message}`;
-    case 'unreachable':
-      return error.message;
-  }
-}
-
-/** The event as JSON; a StatsError of kind `invalid` when it has none (a cycle, a BigInt). */
-function serialise(event: StatsEvent): string {
-  try {
-    return JSON.stringify(event);
-  } catch (error) {
-    throw new StatsError(
-      `the event cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`,
-      { kind: 'invalid', status: 0, cause: error },
-    );
-  }
-}
-
-/** A callback of the caller's that throws (or rejects) must not stop logging or delivery. */
-function callSafely(callback: () => unknown): void {
-  try {
-    const result = callback();
-    if (result instanceof Promise) result.catch(() => undefined);
-  } catch {
-    // the caller's own failure, not ours to report
-  }
-}
-
-/** The first non-internal IPv4 address of this machine, as os.networkInterfaces() lists them. */
-function firstExternalIpv4(): string | undefined {
-  for (const addresses of Object.values(networkInterfaces())) {
-    for (const address of addresses ?? []) {
-      if (address.family === 'IPv4' && !address.internal) return address.address;
-    }
-  }
-  return undefined;
-}

@@ -3,28 +3,32 @@ import { batchBody, batchLength, halves } from './batching';
 import type { EventQueue } from './event-queue';
 import type { HttpReply } from './http-transport';
 import { StatsError } from './stats-error';
+import {
+  classifyDelivered,
+  isRetriable,
+  reportRefused,
+  type DeliveredAnswer,
+  type ReportError,
+} from './batch-answer';
 import type { QueuedEvent, StatsEvent } from './stats-event';
 
 export interface BatchSenderOptions extends BackoffOptions {
   maxBatchEvents: number;
   maxBatchBytes: number;
   flushIntervalMs: number;
+  /**
+   * Before each try: completes the batch's events (their `time`); resolves whether any changed,
+   * so that the body is made again.
+   */
+  prepare?: (batch: QueuedEvent[], signal: AbortSignal) => Promise<boolean>;
 }
 
 /** POSTs one batch body to `/log/events`; rejects only with a StatsError of kind `unreachable`. */
 export type SendBatch = (body: string, signal: AbortSignal) => Promise<HttpReply>;
 
-/** Events that will not be delivered, and why. */
-export type ReportError = (error: StatsError, events: StatsEvent[]) => void;
+export { isRetriable, type ReportError } from './batch-answer';
 
-type Outcome =
-  | { readonly kind: 'done' | 'split' | 'abandoned' }
-  | {
-      /** Delivered but for these events, which the service could not keep just then (429, 503). */
-      readonly kind: 'again';
-      readonly events: QueuedEvent[];
-      readonly failure: StatsError;
-    };
+type Outcome = { readonly kind: 'split' | 'abandoned' } | DeliveredAnswer;
 
 const DONE = { kind: 'done' } as const;
 const SPLIT = { kind: 'split' } as const;
@@ -32,11 +36,6 @@ const ABANDONED = { kind: 'abandoned' } as const;
 
 /** At stop(), the last try starts no later than this share of the deadline before it. */
 const LAST_TRY_SHARE = 0.25;
-
-/** 408, 429 and 5xx are worth another try, as is no answer at all (status 0). */
-export function isRetriable(status: number): boolean {
-  return status === 0 || status === 408 || status === 429 || status >= 500;
-}
 
 /**
  * Takes batches off the queue and delivers them, one request at a time so that events arrive
@@ -196,16 +195,20 @@ export class BatchSender {
    * events to send again, or abandoned.
    */
   private async deliver(batch: QueuedEvent[]): Promise<Outcome> {
-    const body = batchBody(batch.map((queued) => queued.json));
+    let body = batchBody(batch.map((queued) => queued.json));
     for (let attempt = 0; ; attempt += 1) {
       let failure: StatsError;
       try {
+        if (await this.options.prepare?.(batch, this.abandon.signal)) {
+          body = batchBody(batch.map((queued) => queued.json));
+        }
         const reply = await this.send(body, this.abandon.signal);
-        if (reply.status >= 200 && reply.status < 300) return this.delivered(batch, reply);
+        if (reply.status >= 200 && reply.status < 300)
+          return classifyDelivered(batch, reply, this.report);
         if (reply.status === 413 && batch.length > 1) return SPLIT;
         failure = StatsError.fromReply(reply);
         if (!isRetriable(reply.status)) {
-          this.reportRefused(batch, reply, failure);
+          reportRefused(batch, reply, failure, this.report);
           return DONE;
         }
       } catch (error) {
@@ -223,56 +226,6 @@ export class BatchSender {
 
   private delay(attempt: number, failure: StatsError): number {
     return retryDelay(attempt, failure.retryAfterMs, this.options, this.random);
-  }
-
-  /**
-   * A 200 or 202: reports the events it rejected for good; those it could not keep just then
-   * (status 429 or 503 in their entry) go again.
-   */
-  private delivered(batch: QueuedEvent[], reply: HttpReply): Outcome {
-    const again: QueuedEvent[] = [];
-    let failure: StatsError | undefined;
-    for (const entry of rejectedEntries(reply.body)) {
-      const queued = batch[entry.index];
-      if (queued === undefined) continue;
-      if (entry.status !== undefined && isRetriable(entry.status)) {
-        again.push(queued);
-        failure ??= new StatsError(entry.reason, {
-          kind: 'refused',
-          status: entry.status,
-          body: entry,
-          ...(entry.retryAfterMs === undefined ? {} : { retryAfterMs: entry.retryAfterMs }),
-        });
-      } else {
-        this.report(
-          new StatsError(entry.reason, { kind: 'rejected', status: reply.status, body: entry }),
-          [queued.event],
-        );
-      }
-    }
-    return failure === undefined ? DONE : { kind: 'again', events: again, failure };
-  }
-
-  /** Per-event refusals of a 400 where none was valid: not worth retrying. */
-  private reportRejected(batch: QueuedEvent[], reply: HttpReply): boolean {
-    const rejected = rejectedEntries(reply.body);
-    for (const entry of rejected) {
-      const queued = batch[entry.index];
-      if (queued === undefined) continue;
-      this.report(
-        new StatsError(entry.reason, { kind: 'rejected', status: reply.status, body: entry }),
-        [queued.event],
-      );
-    }
-    return rejected.length > 0;
-  }
-
-  private reportRefused(batch: QueuedEvent[], reply: HttpReply, failure: StatsError): void {
-    if (reply.status === 400 && this.reportRejected(batch, reply)) return;
-    this.report(
-      failure,
-      batch.map((queued) => queued.event),
-    );
   }
 
   /**
@@ -310,37 +263,4 @@ export class BatchSender {
 
 function* sizes(queue: Iterable<QueuedEvent>): Generator<number> {
   for (const queued of queue) yield queued.bytes;
-}
-
-interface RejectedEntry {
-  index: number;
-  reason: string;
-  /** 429 or 503 for an event the service could not keep just then (spool full, overload). */
-  status?: number;
-  retryAfterMs?: number;
-}
-
-/**
- * The `rejected` entries of a batch answer
- * (`{ event_ids, rejected: [{ index, reason, status?, retryAfter? }] }`).
- */
-function rejectedEntries(body: unknown): RejectedEntry[] {
-  if (typeof body !== 'object' || body === null || !('rejected' in body)) return [];
-  const { rejected } = body;
-  if (!Array.isArray(rejected)) return [];
-  return rejected.flatMap((entry: unknown): RejectedEntry[] => {
-    if (typeof entry !== 'object' || entry === null) return [];
-    const { index, reason, status, retryAfter } = entry as Record<string, unknown>;
-    if (typeof index !== 'number' || !Number.isInteger(index)) return [];
-    return [
-      {
-        index,
-        reason: typeof reason === 'string' ? reason : 'rejected by stats-service',
-        ...(typeof status === 'number' ? { status } : {}),
-        ...(typeof retryAfter === 'number' && retryAfter >= 0
-          ? { retryAfterMs: retryAfter * 1000 }
-          : {}),
-      },
-    ];
-  });
 }

@@ -1,4 +1,5 @@
 import { parseRetryAfter } from './backoff';
+import { SERVER_TIME_HEADER, ServerClock } from './server-clock';
 import { StatsError } from './stats-error';
 
 /** An HTTP answer of any status, its JSON body parsed (or its text when it is not JSON). */
@@ -10,7 +11,8 @@ export interface HttpReply {
 
 /**
  * The one place that talks HTTP, through Node's own fetch: the `Token` header, a timeout per
- * request, and every failure to get an answer as a StatsError of kind `unreachable`.
+ * request, and every failure to get an answer as a StatsError of kind `unreachable`. Each
+ * answer tells `clock` the service's time.
  */
 export class HttpTransport {
   private readonly baseUrl: string;
@@ -19,6 +21,7 @@ export class HttpTransport {
     baseUrl: string,
     private readonly accessToken: string,
     private readonly timeoutMs: number,
+    readonly clock: ServerClock = new ServerClock(),
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
@@ -37,6 +40,7 @@ export class HttpTransport {
       headers['Content-Type'] = 'application/json';
       headers.Authorization = `Token ${this.accessToken}`;
     }
+    const sentAt = this.clock.local();
     try {
       const response = await fetch(url, {
         method,
@@ -46,6 +50,7 @@ export class HttpTransport {
         redirect: 'manual',
         signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]),
       });
+      this.clock.observe(sentAt, this.clock.local(), response.headers.get(SERVER_TIME_HEADER));
       const text = await response.text();
       return {
         status: response.status,

@@ -4,7 +4,8 @@ export type StatsValue = string | number | boolean | null | { [key: string]: Sta
 /**
  * What `log()` takes: `event` (its name) and `uid` (whose events these are, may be empty) are
  * required; any other key is non-empty text without control characters that does not end in a
- * backslash (the service refuses it otherwise). `time` is reserved: the service stamps events.
+ * backslash (the service refuses it otherwise). `time` is when it happened (ms since the epoch
+ * or RFC 3339 with a zone); the client stamps it, on the service's clock, unless given.
  */
 export interface EventData {
   event: string;
@@ -21,6 +22,11 @@ export type StatsEvent = EventData;
 export interface QueuedEvent {
   event: StatsEvent;
   json: string;
-  /** UTF-8 bytes of `json`. */
+  /** UTF-8 bytes of `json` (with room for a `time` still to come). */
   bytes: number;
+  /**
+   * The local time it was logged, while the service's clock was not known yet: its `time` is
+   * added before it is first sent (stampWaiting).
+   */
+  loggedAt?: number;
 }

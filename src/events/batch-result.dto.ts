@@ -26,4 +26,11 @@ export class BatchResultDto {
   /** The events not kept, by index, with the reason. */
   @ApiProperty({ type: [RejectedDto] })
   rejected!: RejectedDto[];
+
+  /**
+   * Only when there are any: indexes of events whose client `event_id` was seen within
+   * DEDUP_WINDOW_HOURS (a resend): kept once, with the same id.
+   */
+  @ApiProperty({ type: 'array', items: { type: 'integer', minimum: 0 }, required: false })
+  duplicates?: number[];
 }

@@ -26,6 +26,8 @@ export const MEASUREMENT = /^[A-Za-z0-9_.-]{1,128}$/;
  */
 export interface ParsedEvent {
   eventId?: string;
+  /** When it happened, in nanoseconds since the epoch, if the client said (`time`). */
+  time?: bigint;
   event: string;
   values: Array<[string, FieldValue]>;
 }
@@ -107,23 +109,24 @@ export function tagText(value: string | number | bigint | boolean): string {
  * is the client's valid one, or one made from `time` (newEventId). An empty tag value cannot be
  * stored by InfluxDB, so such a key is left out. Throws a Refusal naming the key for anything
  * line protocol cannot carry exactly (pointFault, the one check of what InfluxDB can store).
+ * `time` may be given once the tags are known (the stamper's slot depends on the series); it is
+ * asked for only when the event is otherwise valid, since stamping a client id counts it seen.
  */
 export function eventToPoint(
   parsed: ParsedEvent,
   measurement: string,
   tagKeys: ReadonlySet<string>,
-  time: bigint,
+  time: bigint | ((tags: ReadonlyArray<readonly [string, string]>) => bigint),
 ): Point {
-  const eventId = parsed.eventId ?? newEventId(time);
   const tags: Array<[string, string]> = [['event', parsed.event]];
   const fields: Array<[string, FieldValue]> = [];
-  let hasId = false;
+  let idAt = -1;
   for (const entry of parsed.values) {
     const [key, value] = entry;
     if (key === 'event') continue;
     if (key === 'event_id') {
-      fields.push([key, eventId]);
-      hasId = true;
+      idAt = fields.length;
+      fields.push(entry);
       continue;
     }
     if (tagKeys.has(key)) {
@@ -135,14 +138,18 @@ export function eventToPoint(
       fields.push(entry);
     }
   }
-  if (!hasId) fields.push(['event_id', eventId]);
   const oversized = oversizedTag(measurement, tags);
   if (oversized !== undefined) throw new Refusal(oversized, SERIES_KEY_RULE);
-  const point = { measurement, tags, fields, time, eventId };
-  const fault = pointFault(point);
+  // Checked with the id it will have (a server-made one is plain ASCII, as the placeholder).
+  const idIndex = idAt < 0 ? fields.push(['event_id', '']) - 1 : idAt;
+  fields[idIndex] = ['event_id', parsed.eventId ?? 'entry_'];
+  const fault = pointFault({ measurement, tags, fields, time: 0n });
   if (fault) {
     const tag = fault.part === 'tag' && fault.key !== 'event';
     throw new Refusal(fault.key, tag ? `${fault.rule} (a tag, see EVENT_TAGS)` : fault.rule);
   }
-  return point;
+  const at = typeof time === 'bigint' ? time : time(tags);
+  const eventId = parsed.eventId ?? newEventId(at);
+  fields[idIndex] = ['event_id', eventId];
+  return { measurement, tags, fields, time: at, eventId };
 }

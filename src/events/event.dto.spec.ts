@@ -249,26 +249,25 @@ describe(parseEvent.name, () => {
     });
 
     it.each([
-      ['a top-level array', { tags: ['a', 'b'] }, 'tags'],
-      ['an empty array', { list: [] }, 'list'],
-      ['a nested array', { a: { b: [1] } }, 'a_b'],
-    ])('refuses %s', (_case, extra, key) => {
-      expectRefused(
-        { event: 'e', uid: 'u', ...extra },
-        key,
-        'arrays are not stored; send a string or flat keys',
-      );
+      ['a number of milliseconds', 1_700_000_000_000, 1_700_000_000_000_000_000n],
+      ['an RFC 3339 string', '2016-01-01T00:00:00.000000001Z', 1_451_606_400_000_000_001n],
+    ])('reads time as %s apart from the stored keys, in nanoseconds', (_case, time, ns) => {
+      const parsed = parseEvent({ event: 'e', uid: 'u', time }, LIMITS);
+      expect(parsed.time).toBe(ns);
+      expect(parsed.values.map(([key]) => key)).toEqual(['event', 'uid']);
     });
 
-    it.each<[string, unknown]>([
-      ['a number', 1_700_000_000],
-      ['a string', '2016-01-01T00:00:00Z'],
-      ['null', null],
-    ])('refuses time, reserved for the server, even as %s', (_case, time) => {
+    it('drops a null time like any null: the server stamps the event', () => {
+      const parsed = parseEvent({ event: 'e', uid: 'u', time: null }, LIMITS);
+      expect(parsed.time).toBeUndefined();
+      expect(parsed.values.map(([key]) => key)).toEqual(['event', 'uid']);
+    });
+
+    it('refuses a time without a zone, naming time and the formats', () => {
       expectRefused(
-        { event: 'e', uid: 'u', time },
+        { event: 'e', uid: 'u', time: '2016-01-01T00:00:00' },
         'time',
-        'is reserved: the server stamps events',
+        'must be an RFC 3339 date-time with a zone (e.g. 2026-12-03T07:25:00.123Z, at most 9 fraction digits) or a whole number of milliseconds since 1970-01-01T00:00:00Z',
       );
     });
 

@@ -3,6 +3,7 @@ import { IsDefined, IsNotEmpty, IsString, ValidateBy, ValidateIf } from 'class-v
 import type { FieldValue } from '../store/point';
 import type { Limits } from './events.config';
 import { EVENT_ID, keyRule, ParsedEvent, tagRule } from './event-point';
+import { parseEventTime } from '../stamps/event-time';
 import { Refusal } from './refusal';
 
 const EVENT_RULE = 'must be a non-empty string';
@@ -52,8 +53,9 @@ export function eventShapeRefusal(body: Record<string, unknown>): Refusal | unde
 
 /**
  * Validates one event object and flattens it. Throws a Refusal naming the first key at fault.
- * `time` is reserved: the server stamps events. A missing or invalid `event_id` is replaced by
- * a server-made id when the point is made (eventToPoint).
+ * `time` (when it happened) is read apart, in nanoseconds; its bounds are the stamper's. A
+ * missing or invalid `event_id` is replaced by a server-made id when the point is made
+ * (eventToPoint).
  */
 export function parseEvent(body: Record<string, unknown>, limits: Limits): ParsedEvent {
   const refusal = eventShapeRefusal(body);
@@ -71,7 +73,13 @@ export function parseEvent(body: Record<string, unknown>, limits: Limits): Parse
   }
   const given = values.get('event_id');
   const eventId = typeof given === 'string' && EVENT_ID.test(given) ? given : undefined;
-  return { ...(eventId === undefined ? {} : { eventId }), event, values: [...values] };
+  const time =
+    body.time === undefined || body.time === null ? undefined : parseEventTime(body.time);
+  // Built without spreads: this runs for every event.
+  const parsed: ParsedEvent = { event, values: [...values] };
+  if (eventId !== undefined) parsed.eventId = eventId;
+  if (time !== undefined) parsed.time = time;
+  return parsed;
 }
 
 function flatten(
@@ -90,7 +98,8 @@ function flatten(
         `keys may be at most ${limits.maxKeyLength} characters (MAX_KEY_LENGTH)`,
       );
     }
-    if (key === 'time') throw new Refusal(key, 'is reserved: the server stamps events');
+    // The event's own time (parseEvent), not a field.
+    if (key === 'time') continue;
     if (into.has(key)) throw new Refusal(key, 'appears twice once nested objects are flattened');
     if (value === null) continue;
     if (Array.isArray(value))

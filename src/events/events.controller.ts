@@ -79,8 +79,12 @@ export class EventsController {
       return JSON.stringify('OK');
     }
     if (typeof body === 'object' && body !== null) {
-      const { id, outcome } = await this.events.logEvent(body as Record<string, unknown>);
+      const { id, outcome, duplicate } = await this.events.logEvent(
+        body as Record<string, unknown>,
+      );
       status(res, outcome);
+      // A resend of a client event_id seen within DEDUP_WINDOW_HOURS: stored once.
+      if (duplicate) res.setHeader('X-Event-Duplicate', 'true');
       return JSON.stringify(id);
     }
     throw new Refusal('', 'the body must be a JSON object (an event) or an array (points)');

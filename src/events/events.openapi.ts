@@ -18,7 +18,7 @@ export const EVENTS_BEYOND_CLASSES: Record<string, Schema> = {
       'given. A key is any non-empty text without control characters that does not end in a ' +
       'backslash (`tags_app-name`, `a b` and `x=y` are keys); nested objects are flattened with ' +
       '`_` (`{"a": {"b": 1}}` is stored as `a_b`); arrays are refused; `null` values are ' +
-      'dropped; `time` is reserved (the server stamps events). Limits: MAX_EVENT_KEYS, ' +
+      'dropped; `time`, when given, is when it happened (else the receive time). Limits: MAX_EVENT_KEYS, ' +
       'MAX_KEY_LENGTH, MAX_STRING_BYTES.',
     properties: {
       // IsNotEmpty, which the plugin does not translate.
@@ -36,7 +36,16 @@ export const EVENTS_BEYOND_CLASSES: Record<string, Schema> = {
         type: 'string',
         description:
           `The client's own id, kept when it matches \`${EVENT_ID.source}\`; otherwise the ` +
-          'server makes `entry_<32 hex>`: 16 hex digits of the nanosecond timestamp, then 16 random.',
+          'server makes `entry_<32 hex>`: 16 hex digits of the nanosecond timestamp, then 16 random. ' +
+          'An event with a client id resent within DEDUP_WINDOW_HOURS is stored once.',
+      },
+      time: {
+        type: ['string', 'integer'],
+        description:
+          'When it happened: RFC 3339 with a zone (fraction down to the nanosecond) or whole ' +
+          "milliseconds since the epoch. At most MAX_EVENT_FUTURE_SECONDS ahead of the server's " +
+          'clock, and no older than the retention policy keeps. Without it: the receive time.',
+        examples: ['2026-12-03T07:25:00.123Z', 1796282700123],
       },
     },
     propertyNames: { pattern: EVENT_KEY.source, not: { const: 'time' } },

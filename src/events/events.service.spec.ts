@@ -1,7 +1,11 @@
 import { NotFoundException, PayloadTooLargeException } from '@nestjs/common';
 import { RetryLaterException } from '../http/retry-later.exception';
 import { MetricsService } from '../metrics/metrics.service';
-import { PointClock } from '../store/point-clock';
+import { EventStamper } from '../stamps/event-stamper';
+import { PointClock } from '../stamps/point-clock';
+import type { RetentionBound } from '../stamps/retention';
+import { parseStampsConfig } from '../stamps/stamps.config';
+import { parseSpoolConfig } from '../spool/spool.config';
 import type { Point } from '../store/point';
 import type { StoreService } from '../store/store.service';
 import type { ReadOutcome, StoreOutcome } from '../store/store.outcomes';
@@ -64,7 +68,13 @@ describe(EventsService.name, () => {
     events = new EventsService(
       parseEventsConfig({}),
       store as unknown as StoreService,
-      new PointClock(),
+      // The smallest index allowed: these events carry few client ids; no retention bound read.
+      new EventStamper(
+        new PointClock(),
+        { current: undefined } as RetentionBound,
+        parseStampsConfig({ DEDUP_MAX_EVENTS: '1000' }),
+        parseSpoolConfig({}),
+      ),
       metrics,
     );
   });
@@ -85,6 +95,7 @@ describe(EventsService.name, () => {
     expect(stored).toEqual({
       id: expect.stringMatching(/^entry_[0-9a-f]{32}$/) as unknown,
       outcome: 'stored',
+      duplicate: false,
     });
     expect(spooled.outcome).toBe('spooled');
     expect(store.stored[0]![0]).toMatchObject({ measurement: 'analytics', eventId: stored.id });

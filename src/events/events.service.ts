@@ -8,12 +8,12 @@ import {
 import { RetryLaterException } from '../http/retry-later.exception';
 import { MetricsService } from '../metrics/metrics.service';
 import type { ReadPolicy } from '../store/event-reader';
-import { PointClock } from '../store/point-clock';
+import { EventStamper } from '../stamps/event-stamper';
 import type { Point } from '../store/point';
 import { StoreService } from '../store/store.service';
 import type { EventStatus, NotKept, StoreOutcome } from '../store/store.outcomes';
 import { parseEvent } from './event.dto';
-import { EVENT_ID, eventToPoint } from './event-point';
+import { EVENT_ID, eventToPoint, type ParsedEvent } from './event-point';
 import { eventsConfig, EventsConfig } from './events.config';
 import { parsePoint } from './point.dto';
 import { quote } from './quote';
@@ -31,6 +31,8 @@ export type Kept = 'stored' | 'spooled';
 export interface BatchResult {
   event_ids: Array<string | null>;
   rejected: Array<{ index: number; reason: string; status?: number; retryAfter?: number }>;
+  /** Indexes of events whose client id was stamped before within DEDUP_WINDOW_HOURS. */
+  duplicates?: number[];
 }
 
 /**
@@ -44,7 +46,7 @@ export class EventsService {
   constructor(
     @Inject(eventsConfig.KEY) private readonly config: EventsConfig,
     private readonly store: StoreService,
-    private readonly clock: PointClock,
+    private readonly stamper: EventStamper,
     private readonly metrics: MetricsService,
   ) {
     this.readPolicy = {
@@ -54,11 +56,17 @@ export class EventsService {
     };
   }
 
-  /** Generation 1.0: one event object; its id once stored (200) or spooled (202). */
-  async logEvent(body: Record<string, unknown>): Promise<{ id: string; outcome: Kept }> {
-    const point = this.refusedUnlessValid(1, () => this.eventPoint(body));
+  /**
+   * Generation 1.0: one event object; its id once stored (200) or spooled (202), and whether
+   * its client id was seen before (a resend: the identical point, stored once).
+   */
+  async logEvent(
+    body: Record<string, unknown>,
+  ): Promise<{ id: string; outcome: Kept; duplicate: boolean }> {
+    const { point, duplicate } = this.refusedUnlessValid(1, () => this.eventPoint(body));
+    this.stamper.commit();
     const outcome = this.kept(1, await this.store.store([point], false));
-    return { id: point.eventId!, outcome };
+    return { id: point.eventId!, outcome, duplicate };
   }
 
   /** Generation 1.1: an array of points, all valid or none stored (docs/API.md, "Points"). */
@@ -67,7 +75,7 @@ export class EventsService {
     if (body.length === 0) return { outcome: 'stored' };
     const points = this.refusedUnlessValid(body.length, () =>
       body.map((element, index) =>
-        parsePoint(element, index, this.config.limits, this.pointTime()),
+        parsePoint(element, index, this.config.limits, this.stamper.receiveTime()),
       ),
     );
     return { outcome: this.kept(body.length, await this.store.store(points, true)) };
@@ -97,17 +105,21 @@ export class EventsService {
       });
 
     const accepted: Array<{ index: number; point: Point }> = [];
+    const duplicates: number[] = [];
     for (const [index, element] of body.entries()) {
       try {
         if (typeof element !== 'object' || element === null || Array.isArray(element)) {
           throw new Refusal('', 'an event must be a JSON object');
         }
-        accepted.push({ index, point: this.eventPoint(element as Record<string, unknown>) });
+        const { point, duplicate } = this.eventPoint(element as Record<string, unknown>);
+        accepted.push({ index, point });
+        if (duplicate) duplicates.push(index);
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;
         reject(index, error);
       }
     }
+    this.stamper.commit();
 
     const outcomes = await this.store.storeEach(accepted.map((a) => a.point));
     // Counted per label set, not per event: prom-client hashes the labels of every inc().
@@ -132,6 +144,8 @@ export class EventsService {
       this.metrics.events.inc({ outcome, reason }, n);
     }
     result.rejected.sort((a, b) => a.index - b.index);
+    const keptDuplicates = duplicates.filter((index) => result.event_ids[index] !== null);
+    if (keptDuplicates.length > 0) result.duplicates = keptDuplicates;
 
     const kept = result.event_ids.some((id) => id !== null);
     if (!kept && retryLater) throw answerOf(retryLater);
@@ -152,19 +166,26 @@ export class EventsService {
     return { event: found.event, status: found.status };
   }
 
-  /** The point of one event object; throws a Refusal. */
-  private eventPoint(body: Record<string, unknown>): Point {
+  /**
+   * The point of one event object, and whether it is a resend; throws a Refusal. Every point is
+   * stamped when it is made (EventStamper) and keeps that time through the spool and every retry.
+   */
+  private eventPoint(body: Record<string, unknown>): { point: Point; duplicate: boolean } {
     const parsed = parseEvent(body, this.config.limits);
-    return eventToPoint(parsed, this.config.tableName, this.config.tagKeys, this.pointTime());
+    const { tableName, tagKeys } = this.config;
+    if (parsed.eventId === undefined && parsed.time === undefined) {
+      const point = eventToPoint(parsed, tableName, tagKeys, this.stamper.receiveTime());
+      return { point, duplicate: false };
+    }
+    this.parsing = parsed;
+    const point = eventToPoint(parsed, tableName, tagKeys, this.stampOf);
+    return { point, duplicate: this.stamper.duplicate };
   }
 
-  /**
-   * THE timestamp decision: every point is stamped here, when it is made, and keeps that time
-   * through the spool and every retry. Today: the receive time (PointClock).
-   */
-  private pointTime(): bigint {
-    return this.clock.next();
-  }
+  /** The event being made into a point, for stampOf (one closure per service, not per event). */
+  private parsing?: ParsedEvent;
+  private readonly stampOf = (tags: ReadonlyArray<readonly [string, string]>): bigint =>
+    this.stamper.stampTime(this.parsing!.eventId, this.parsing!.time, this.config.tableName, tags);
 
   /** Runs `parse`; a Refusal it throws counts its `n` events as refused (invalid). */
   private refusedUnlessValid<T>(n: number, parse: () => T): T {

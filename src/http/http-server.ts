@@ -1,4 +1,4 @@
-import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ServerResponse, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /**
@@ -12,15 +12,37 @@ import type { Duplex } from 'node:stream';
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /**
+ * The service's clock on every answer, in milliseconds since the epoch, taken as the answer's
+ * headers are written: a client estimates its own clock's offset from it (docs/API.md,
+ * "Event time").
+ */
+export const SERVER_TIME_HEADER = 'X-Server-Time-Ms';
+
+/** ServerResponse's writeHead, with the server's clock added as the headers go out. */
+function writeHeadWithTime(this: ServerResponse, ...args: unknown[]): ServerResponse {
+  this.setHeader(SERVER_TIME_HEADER, String(Date.now()));
+  return (ServerResponse.prototype.writeHead as (...a: unknown[]) => ServerResponse).apply(
+    this,
+    args,
+  );
+}
+
+/** Every answer of this request, whoever writes it (a route, admission, Node), tells the time. */
+function tellTime(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead = writeHeadWithTime;
+}
+
+/**
  * The HTTP server's settings, and JSON answers for what Node refuses before any route runs: a
  * malformed request (`clientError`), CONNECT (which Node would close without a word) and an
  * `Expect` other than 100-continue (an empty 417). Each is a bounded JSON body that quotes nothing
  * of the request, with `Connection: close`. `server.maxConnections` stays unlimited on purpose:
  * past it Node destroys new connections (a reset for the client); overload is answered per
- * request instead (WriteAdmission).
+ * request instead (WriteAdmission). Every answer carries X-Server-Time-Ms.
  */
 export function configureHttpServer(server: Server): void {
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.prependListener('request', tellTime);
   server.on('clientError', answerClientError);
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.end(rawAnswer(405, 'CONNECT is not served here'));
@@ -48,6 +70,7 @@ function answer(res: ServerResponse, status: number, message: string): void {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     Connection: 'close',
+    [SERVER_TIME_HEADER]: String(Date.now()),
   });
   res.end(body);
 }
@@ -63,6 +86,7 @@ function rawAnswer(status: number, message: string): string {
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
     'Content-Type: application/json; charset=utf-8\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    `${SERVER_TIME_HEADER}: ${Date.now()}\r\n` +
     'Connection: close\r\n\r\n' +
     body
   );

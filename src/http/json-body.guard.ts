@@ -85,7 +85,7 @@ function utf8(body: Buffer | undefined, contentType: string | undefined): Buffer
   const bytes = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
   const charset = contentType === undefined ? undefined : CHARSET.exec(contentType)?.[1];
   if (charset === undefined || /^utf-?8$/i.test(charset)) return bytes;
-  let decoder: TextDecoder;
+  let decoder: InstanceType<typeof TextDecoder>;
   try {
     decoder = new TextDecoder(charset);
   } catch {

@@ -5,7 +5,6 @@ import { InfluxModule } from '../influx/influx.module';
 import { spoolConfig } from '../spool/spool.config';
 import { SpoolModule } from '../spool/spool.module';
 import { EventReader } from './event-reader';
-import { PointClock } from './point-clock';
 import { PointWriter } from './point-writer';
 import { SchemaService } from './schema.service';
 import { SpoolDrainer } from './spool-drainer';
@@ -15,7 +14,7 @@ import { StoreService } from './store.service';
  * Owns "write to InfluxDB, or spool when it cannot, replay the spool, and read an event back":
  * the facade events/ uses (StoreService), the one writer (PointWriter), the replay
  * (SpoolDrainer), the read path (EventReader), the schema all of them type against
- * (SchemaService), and the clock that stamps points.
+ * (SchemaService). Points arrive stamped (stamps/).
  */
 @Module({
   imports: [
@@ -24,14 +23,7 @@ import { StoreService } from './store.service';
     InfluxModule,
     SpoolModule,
   ],
-  providers: [
-    StoreService,
-    SchemaService,
-    PointWriter,
-    SpoolDrainer,
-    EventReader,
-    { provide: PointClock, useValue: new PointClock() },
-  ],
-  exports: [StoreService, PointClock],
+  providers: [StoreService, SchemaService, PointWriter, SpoolDrainer, EventReader],
+  exports: [StoreService],
 })
 export class StoreModule {}

@@ -6,7 +6,8 @@
  * the shipped defaults and with admission control off (ADMISSION_CONCURRENCY=0), each in a
  * service process of its own so that its peak RSS is that load's. Numbers drift from machine to
  * machine and run to run; the ratios within one run are what to compare. Also checks that every
- * event the service acknowledged is in InfluxDB.
+ * event the service acknowledged is in InfluxDB. The 100-event batches run once more with a
+ * client `event_id` and a `time` on every event (exactly once, issue 17): "ids+times vs none".
  *
  *   BENCH_SECONDS (10)  length of each load run
  *   BENCH_CONNECTIONS (32)  concurrent connections
@@ -27,6 +28,13 @@ import { benchReadBack, READ_BACK_INFLUXD_ENV } from './read-back';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const EVENT = { event: 'user.login', uid: 'user-1234', plan: 'pro', amount: 12.5, ok: true };
+/**
+ * The same event with a client `event_id` (`[<id>]`, unique per request by fresh-ids.js, and
+ * the index in the batch) and its own `time` (`[<t>]`: a millisecond per request, fresh-ids.js).
+ */
+function eventWithIdAndTime(index: number) {
+  return { ...EVENT, event_id: `[<id>]-${index}`, time: '[<t>]' };
+}
 const BATCH = 100;
 /** What the client library sends (src/client, `batchSize`). */
 const CLIENT_BATCH = 500;
@@ -119,6 +127,19 @@ async function benchWrites(): Promise<void> {
       }
       runs.set(load.name, pair);
     }
+    // 4. The same batches with ids and times (shipped defaults): what exactly once costs.
+    const idsBody = JSON.stringify(Array.from({ length: BATCH }, (_, i) => eventWithIdAndTime(i)));
+    // The same batches without them, through the same load generator (a body per request).
+    const plainBody = JSON.stringify(Array.from({ length: BATCH }, () => EVENT));
+    const withoutIds = await serviceRun(
+      influx.url,
+      children,
+      CONFIGS[0],
+      loads[1]!,
+      plainBody,
+      true,
+    );
+    const withIds = await serviceRun(influx.url, children, CONFIGS[0], loads[1]!, idsBody, true);
 
     const rate = (l: Load, unit: number, unitName: string) =>
       `${Math.round(l.rps * unit).toLocaleString('en')} ${unitName}/s`;
@@ -146,6 +167,20 @@ async function benchWrites(): Promise<void> {
         answers(batched),
       ],
     ];
+    const plainRow = [
+      `service, ${BATCH} events/request, a body per request (as the next row), shipped defaults`,
+      rate(withoutIds.load, BATCH, 'event'),
+      withoutIds.load.p50.toFixed(1),
+      withoutIds.load.p99.toFixed(1),
+      `${answers(withoutIds.load)}; stored ${withoutIds.stored} of ${withoutIds.acknowledged}; peak RSS ${withoutIds.peakRssMb.toFixed(0)} MB`,
+    ];
+    const idsRow = [
+      `service, ${BATCH} events/request with event_id and time, a body per request, shipped defaults`,
+      rate(withIds.load, BATCH, 'event'),
+      withIds.load.p50.toFixed(1),
+      withIds.load.p99.toFixed(1),
+      `${answers(withIds.load)}; stored ${withIds.stored} of ${withIds.acknowledged}; peak RSS ${withIds.peakRssMb.toFixed(0)} MB`,
+    ];
     const serviceRows = loads.flatMap((load) =>
       runs
         .get(load.name)!
@@ -159,7 +194,7 @@ async function benchWrites(): Promise<void> {
     );
     const [oneDefault, oneOff] = runs.get(loads[0]!.name)!;
     const [batchDefault, batchOff] = runs.get(loads[1]!.name)!;
-    const all = [...runs.values()].flat();
+    const all = [...[...runs.values()].flat(), withoutIds, withIds];
     const defaults = [...runs.values()].map((pair) => pair[0]!);
     const perSecond = (run: ServiceRun, size: number) => run.load.rps * size;
     const check = (ok: boolean) => (ok ? 'met' : 'MISSED');
@@ -169,10 +204,14 @@ async function benchWrites(): Promise<void> {
     // Issue 16's RSS target is for the two loads it names (one event, 100-event batches).
     const maxRss = Math.max(oneDefault!.peakRssMb, batchDefault!.peakRssMb);
     const clientRss = runs.get(loads[2]!.name)![0]!.peakRssMb;
+    const ratioIds = perSecond(withIds, BATCH) / perSecond(withoutIds, BATCH);
     const report = [
       `stats-service benchmark: ${SECONDS} s per run, ${CONNECTIONS} connections, node ${process.version}, ${cpuModel()}`,
       '',
-      table(['load', 'rate', 'p50 ms', 'p99 ms', 'answers'], [...ceilings, ...serviceRows]),
+      table(
+        ['load', 'rate', 'p50 ms', 'p99 ms', 'answers'],
+        [...ceilings, ...serviceRows, plainRow, idsRow],
+      ),
       '',
       `shipped defaults vs admission off, 1 event/request: ${(oneDefault!.load.rps / oneOff!.load.rps).toFixed(2)}; ` +
         `${BATCH}-event batches: ${(batchRate / perSecond(batchOff!, BATCH)).toFixed(2)}   (1.00: admission costs nothing below ADMISSION_CONCURRENCY)`,
@@ -181,6 +220,7 @@ async function benchWrites(): Promise<void> {
       `batched service/InfluxDB batched: ${ratioStorage.toFixed(3)}   target >= 0.12 ${check(ratioStorage >= 0.12)}`,
       `service peak RSS (shipped defaults, 1 event/request and ${BATCH}-event batches): ${maxRss.toFixed(0)} MB   target < 160 MB ${check(maxRss < 160)}`,
       `service peak RSS (shipped defaults, ${CLIENT_BATCH}-event batches): ${clientRss.toFixed(0)} MB   no target`,
+      `ids+times vs none, ${BATCH}-event batches: ${ratioIds.toFixed(2)}   target >= 0.80 ${check(ratioIds >= 0.8)}`,
       `non-2xx answers (shipped defaults): ${defaults.reduce((n, run) => n + run.load.non2xx + run.load.errors, 0)}   target 0`,
       `stored = acknowledged in every run: ${all.every((run) => run.stored === run.acknowledged) ? 'yes' : 'NO'}`,
     ];
@@ -204,6 +244,8 @@ async function serviceRun(
   config: (typeof CONFIGS)[number],
   load: { name: string; path: string; size: number; minimum: number },
   body: string,
+  /** `[<id>]` in the body made unique per request (fresh-ids.js). */
+  freshIds = false,
 ): Promise<ServiceRun> {
   const port = await freePort();
   const database = `bench_${children.length}`;
@@ -238,11 +280,15 @@ async function serviceRun(
   }
   const url = `http://127.0.0.1:${port}${load.path}`;
   const auth = { Authorization: `Token ${DEMO_TOKEN}` };
-  const warm = await autocannon(url, body, auth, { seconds: 2 });
+  const warm = await autocannon(url, body, auth, { seconds: 2 }, freshIds);
   const before = await settledCount(influxUrl, database);
-  const measured = await autocannon(url, body, auth, {
-    amount: Math.max(load.minimum, Math.round(warm.rps * SECONDS)),
-  });
+  const measured = await autocannon(
+    url,
+    body,
+    auth,
+    { amount: Math.max(load.minimum, Math.round(warm.rps * SECONDS)) },
+    freshIds,
+  );
   const stored = (await storedCount(influxUrl, database)) - before;
   const peak = peakRssMb(child.pid!);
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -347,22 +393,33 @@ function autocannon(
   body: string,
   headers: Record<string, string>,
   run: { seconds: number } | { amount: number } = { seconds: SECONDS },
+  /** Every request its own body: `[<id>]` in the body made unique (fresh-ids.js). */
+  freshIds = false,
 ): Promise<Load> {
-  const args = [
-    join(REPO, 'node_modules', 'autocannon', 'autocannon.js'),
-    '--json',
-    '-c',
-    String(CONNECTIONS),
-    ...('amount' in run ? ['-a', String(run.amount)] : ['-d', String(run.seconds)]),
-    '-m',
-    'POST',
-    '-H',
-    'content-type=application/json',
-    ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]),
-    '-i',
-    bodyFile(body),
-    url,
-  ];
+  const fresh = () =>
+    JSON.stringify({
+      headers,
+      body: JSON.parse(body) as unknown,
+      connections: CONNECTIONS,
+      ...('amount' in run ? { amount: run.amount } : { duration: run.seconds }),
+    });
+  const args = freshIds
+    ? [join(__dirname, 'fresh-ids.js'), url, fresh()]
+    : [
+        join(REPO, 'node_modules', 'autocannon', 'autocannon.js'),
+        '--json',
+        '-c',
+        String(CONNECTIONS),
+        ...('amount' in run ? ['-a', String(run.amount)] : ['-d', String(run.seconds)]),
+        '-m',
+        'POST',
+        '-H',
+        'content-type=application/json',
+        ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]),
+        '-i',
+        bodyFile(body),
+        url,
+      ];
   return new Promise((resolve, reject) => {
     const child = spawn('node', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

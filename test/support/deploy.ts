@@ -6,6 +6,7 @@ import { parseHttpConfig } from '../../src/http/http.config';
 import { parseInfluxConfig } from '../../src/influx/influx.config';
 import { parseMetricsConfig } from '../../src/metrics/metrics.config';
 import { parseSpoolConfig } from '../../src/spool/spool.config';
+import { parseStampsConfig } from '../../src/stamps/stamps.config';
 import { REPO } from './service';
 
 /** The runtime stage's ENV of the Dockerfile, as KEY=VALUE pairs. */
@@ -49,6 +50,7 @@ const CONFIG_PARSERS = [
   parseSpoolConfig,
   parseMetricsConfig,
   parseAuthConfig,
+  parseStampsConfig,
 ];
 
 /**

@@ -5,6 +5,15 @@ const WALL_MS = 1_700_000_000_000;
 const WALL_NS = 1_700_000_000_000_000_000n;
 const SECOND_NS = 1_000_000_000n;
 
+/**
+ * The stamp `micros` microseconds after WALL_MS: whole milliseconds in nanoseconds, then the
+ * microsecond within the millisecond times 500 (receive stamps take 000000–499999), then the
+ * process suffix.
+ */
+function at(micros: bigint, suffix: bigint): bigint {
+  return WALL_NS + (micros / 1000n) * 1_000_000n + (micros % 1000n) * 500n + suffix;
+}
+
 /** Hand-driven clocks: the test decides what the wall and monotonic clocks read. */
 function fakeClocks(wallStart = WALL_MS) {
   const clocks = {
@@ -29,7 +38,7 @@ function expectStrictlyIncreasing(stamps: bigint[]): void {
 }
 
 describe(PointClock.name, () => {
-  it('stamps the wall clock in nanoseconds, with the process suffix as the last three digits', () => {
+  it('stamps the wall clock in nanoseconds, the process suffix in the lowest digits', () => {
     const clocks = fakeClocks();
     const clock = new PointClock(417n, clocks.wallMillis, clocks.monoNanos);
     expect(clock.next()).toBe(1_700_000_000_000_000_417n);
@@ -39,19 +48,22 @@ describe(PointClock.name, () => {
     const clocks = fakeClocks();
     const clock = new PointClock(3n, clocks.wallMillis, clocks.monoNanos);
     clocks.mono += 2_500_750n; // 2.50075 ms: the sub-microsecond part is dropped
-    expect(clock.next()).toBe(WALL_NS + 2_500_000n + 3n);
+    expect(clock.next()).toBe(WALL_NS + 2_000_000n + 250_000n + 3n);
   });
 
   it('is strictly increasing for many calls while both clocks stand still', () => {
     const clocks = fakeClocks();
-    const clock = new PointClock(999n, clocks.wallMillis, clocks.monoNanos);
+    const clock = new PointClock(499n, clocks.wallMillis, clocks.monoNanos);
     const stamps = Array.from({ length: 10_000 }, () => clock.next());
     expectStrictlyIncreasing(stamps);
     expect(new Set(stamps).size).toBe(10_000);
-    // One microsecond apart, each ending in the suffix.
-    expect(stamps[0]).toBe(WALL_NS + 999n);
-    expect(stamps[9_999]).toBe(WALL_NS + 9_999_000n + 999n);
-    expect(stamps.every((stamp) => stamp % 1000n === 999n)).toBe(true);
+    // One microsecond apart (500 ns of the lower half), each ending in the suffix.
+    expect(stamps[0]).toBe(WALL_NS + 499n);
+    expect(stamps[1]).toBe(WALL_NS + 500n + 499n);
+    expect(stamps[9_999]).toBe(WALL_NS + 9_000_000n + 499_500n + 499n);
+    expect(stamps.every((stamp) => stamp % 500n === 499n)).toBe(true);
+    // Never in the upper half of a millisecond, which belongs to events with their own time.
+    expect(stamps.every((stamp) => stamp % 1_000_000n < 500_000n)).toBe(true);
   });
 
   it('keeps the suffix when the monotonic clock moves by less than a microsecond', () => {
@@ -60,15 +72,15 @@ describe(PointClock.name, () => {
     const first = clock.next();
     clocks.mono += 400n;
     const second = clock.next();
-    expect(second - first).toBe(1000n);
-    expect(second % 1000n).toBe(0n);
+    expect(second - first).toBe(500n);
+    expect(second % 500n).toBe(0n);
   });
 
-  it('draws a suffix below 1000 when none is given', () => {
+  it('draws a suffix below 500 when none is given', () => {
     const suffixes = Array.from({ length: 50 }, () => new PointClock().processSuffix);
     for (const suffix of suffixes) {
       expect(suffix).toBeGreaterThanOrEqual(0n);
-      expect(suffix).toBeLessThan(1000n);
+      expect(suffix).toBeLessThan(500n);
     }
     expect(new Set(suffixes).size).toBeGreaterThan(1);
   });
@@ -78,7 +90,7 @@ describe(PointClock.name, () => {
     const clock = new PointClock(1n, clocks.wallMillis, clocks.monoNanos);
     clocks.wall += 5_000; // ignored until the next anchor
     clocks.mono += 60n * SECOND_NS;
-    expect(clock.next()).toBe(WALL_NS + 60n * SECOND_NS + 1n);
+    expect(clock.next()).toBe(at(60_000_000n, 1n));
     expect(clocks.wallReads).toBe(1);
   });
 
@@ -89,11 +101,11 @@ describe(PointClock.name, () => {
     // NTP moved the wall clock 4 s ahead of the monotonic clock in the meantime.
     clocks.mono += 61n * SECOND_NS;
     clocks.wall += 65_000;
-    expect(clock.next()).toBe(WALL_NS + 65n * SECOND_NS + 1n);
+    expect(clock.next()).toBe(at(65_000_000n, 1n));
     expect(clocks.wallReads).toBe(2);
     // And it follows the monotonic clock from the new anchor.
     clocks.mono += 1_000_000n;
-    expect(clock.next()).toBe(WALL_NS + 65n * SECOND_NS + 1_000_000n + 1n);
+    expect(clock.next()).toBe(at(65_001_000n, 1n));
   });
 
   it('stays strictly increasing when the wall clock steps back at a re-anchor', () => {
@@ -111,7 +123,7 @@ describe(PointClock.name, () => {
     }
     expectStrictlyIncreasing(stamps);
     expect(clocks.wallReads).toBe(3);
-    expect(stamps.every((stamp) => stamp % 1000n === 42n)).toBe(true);
+    expect(stamps.every((stamp) => stamp % 500n === 42n)).toBe(true);
   });
 
   it('is close to Date.now() in nanoseconds with the real clocks', () => {
