@@ -21,9 +21,10 @@ const MAX_LOGGED_PATH = 256;
 const FLUSH_EVERY_MS = 1000;
 
 /**
- * The service's one pino logger and its request log. Every answer, refusals by admission and
- * by Node's parser's neighbours included, is one JSON line: request id, method, URL (as
- * `loggedUrl` cuts and redacts it), status and response time. Lines are written to stdout
+ * The service's one pino logger and its request log. Every answer to a request, writes refused
+ * by admission and requests without Host included, is one JSON line (what Node's parser refuses
+ * is answered on the socket before there is a request, and is not logged): request id, URL (as
+ * `loggedUrl` cuts and redacts it), method, status and response time. Lines are written to stdout
  * asynchronously so that no request waits for the log: buffered up to 4 KiB and flushed at
  * least once a second; pino flushes what is left when the process exits normally (a SIGKILL
  * can lose the last second of log lines, never an event). On a terminal outside production
