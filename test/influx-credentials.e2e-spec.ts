@@ -82,9 +82,6 @@ describe('an InfluxDB that refuses the service credentials (authentication on)',
         ACCESS_JSON: join(REPO, 'access.json'),
         SPOOL_DIR: spoolDir,
         LOG_LEVEL: 'info',
-        // Shared 2-core machine: a test about credentials must not see a shed 503.
-        SHED_EVENT_LOOP_DELAY_MS: '0',
-        SHED_EVENT_LOOP_UTILIZATION: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

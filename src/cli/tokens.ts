@@ -4,9 +4,13 @@
  * them.
  */
 import { randomBytes } from 'node:crypto';
-import type { AccessUser, Scope } from '../auth/access-file';
+import type { AccessUser } from '../auth/access-file';
 import { makeToken } from '../auth/token-codec';
-import { TokenSet, type AuthenticatedUser, type TokenFailure } from '../auth/token-set';
+import {
+  TokenSet,
+  type TokenFailure,
+  type Verification as TokenSetVerification,
+} from '../auth/token-set';
 
 /** A new `access_secret`: 64 random bytes as hex, the format of `apiaccesstoken`. */
 export function newSecret(): string {
@@ -33,14 +37,9 @@ export function issueToken(
   return makeToken(identity, secret, expiresAt === undefined ? {} : { expiresAt });
 }
 
+/** The service's verification, its failure said in words for the terminal. */
 export type Verification =
-  | {
-      readonly ok: true;
-      readonly user: AuthenticatedUser;
-      readonly scopes: ReadonlySet<Scope>;
-      readonly expires: number;
-    }
-  | { readonly ok: false; readonly reason: string };
+  Extract<TokenSetVerification, { ok: true }> | { readonly ok: false; readonly reason: string };
 
 /**
  * Whether the service would accept `token` with these users: the service's own check (TokenSet),

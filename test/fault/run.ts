@@ -844,6 +844,28 @@ function probeFigures(of: Probe[]) {
   };
 }
 
+/** Every /ping probe on PORT and on HEALTH_PORT answered 200, and their p99 under the limit. */
+function checkPings(
+  scope: Scope,
+  port: ReturnType<typeof probeFigures>,
+  health: ReturnType<typeof probeFigures>,
+  when: string,
+): void {
+  for (const [where, figures] of [
+    ['PORT', port],
+    ['HEALTH_PORT', health],
+  ] as const) {
+    scope.check(
+      figures.failed === 0,
+      `${figures.failed} /ping probe(s) on ${where} not answered 200${when}`,
+    );
+    scope.check(
+      figures.p99 < PING_P99_LIMIT_MS,
+      `/ping on ${where} p99 ${figures.p99} ms${when}, not under ${PING_P99_LIMIT_MS} ms`,
+    );
+  }
+}
+
 /** Events acknowledged per second over the whole of a load's answers. */
 function ackedPerSecond(answers: Answer[], acked: number): number {
   if (answers.length === 0) return 0;
@@ -966,19 +988,7 @@ async function spike(scope: Scope, connections: number): Promise<void> {
     answerP99 < ANSWER_P99_LIMIT_MS,
     `answers p99 ${answerP99} ms, not under ${ANSWER_P99_LIMIT_MS} ms`,
   );
-  for (const [where, figures] of [
-    ['PORT', port],
-    ['HEALTH_PORT', health],
-  ] as const) {
-    scope.check(
-      figures.failed === 0,
-      `${figures.failed} /ping probe(s) on ${where} not answered 200`,
-    );
-    scope.check(
-      figures.p99 < PING_P99_LIMIT_MS,
-      `/ping on ${where} p99 ${figures.p99} ms, not under ${PING_P99_LIMIT_MS} ms`,
-    );
-  }
+  checkPings(scope, port, health, '');
   scope.check(t.noAnswer === 0, `${t.noAnswer} write(s) without an answer (reset or timeout)`);
   scope.check(t.other === 0, `${t.other} answer(s) other than 2xx, 429 or 503 with Retry-After`);
   await waitDrained(scope, service);
@@ -1174,19 +1184,7 @@ async function readBurst(scope: Scope): Promise<void> {
     (burst.reads.get('429 with Retry-After') ?? 0) > 0,
     `no read was answered 429: EVENT_READ_MAX_SCANS did not bound ${READ_BURST_READERS} readers (${readText})`,
   );
-  for (const [where, figures] of [
-    ['PORT', burst.port],
-    ['HEALTH_PORT', burst.health],
-  ] as const) {
-    scope.check(
-      figures.failed === 0,
-      `${figures.failed} /ping probe(s) on ${where} not answered 200`,
-    );
-    scope.check(
-      figures.p99 < PING_P99_LIMIT_MS,
-      `/ping on ${where} p99 ${figures.p99} ms beside the reads, not under ${PING_P99_LIMIT_MS} ms`,
-    );
-  }
+  checkPings(scope, burst.port, burst.health, ' beside the reads');
   await verifyStored(scope, influx, database, 'read_burst_writes_alone', alone.t.acked);
   await verifyStored(scope, influx, database, 'read_burst_writes_beside_reads', burst.t.acked);
   const exit = await stopService(service);
