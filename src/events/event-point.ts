@@ -111,6 +111,7 @@ export function tagText(value: string | number | bigint | boolean): string {
  * line protocol cannot carry exactly (pointFault, the one check of what InfluxDB can store).
  * `time` may be given once the tags are known (the stamper's slot depends on the series); it is
  * asked for only when the event is otherwise valid, since stamping a client id counts it seen.
+ * The point's fields are `parsed.values`, reordered in place: the parsed event is spent.
  */
 export function eventToPoint(
   parsed: ParsedEvent,
@@ -119,30 +120,36 @@ export function eventToPoint(
   time: bigint | ((tags: ReadonlyArray<readonly [string, string]>) => bigint),
 ): Point {
   const tags: Array<[string, string]> = [['event', parsed.event]];
-  const fields: Array<[string, FieldValue]> = [];
-  let idAt = -1;
-  for (const entry of parsed.values) {
-    const [key, value] = entry;
+  // The id's own entry, made once: the client's valid id, or the placeholder until the time
+  // is known (a server-made id is plain ASCII, as the placeholder, so it is checked with it).
+  const id: [string, FieldValue] = ['event_id', parsed.eventId ?? 'entry_'];
+  let hasId = false;
+  // The fields are the parsed values, kept in place (the point owns them from here): indexed,
+  // no new array, no destructuring, since this runs for every event of every batch.
+  const fields = parsed.values;
+  let kept = 0;
+  for (let i = 0; i < fields.length; i++) {
+    const entry = fields[i]!;
+    const key = entry[0];
     if (key === 'event') continue;
     if (key === 'event_id') {
-      idAt = fields.length;
-      fields.push(entry);
+      hasId = true;
+      fields[kept++] = id;
       continue;
     }
-    if (tagKeys.has(key)) {
-      const text = tagText(value);
+    if (tagKeys.size > 0 && tagKeys.has(key)) {
+      const text = tagText(entry[1]);
       const rule = tagRule(text);
       if (rule) throw new Refusal(key, `${rule} (a tag, see EVENT_TAGS)`);
       if (text !== '') tags.push([key, text]);
     } else {
-      fields.push(entry);
+      fields[kept++] = entry;
     }
   }
+  fields.length = kept;
+  if (!hasId) fields.push(id);
   const oversized = oversizedTag(measurement, tags);
   if (oversized !== undefined) throw new Refusal(oversized, SERIES_KEY_RULE);
-  // Checked with the id it will have (a server-made one is plain ASCII, as the placeholder).
-  const idIndex = idAt < 0 ? fields.push(['event_id', '']) - 1 : idAt;
-  fields[idIndex] = ['event_id', parsed.eventId ?? 'entry_'];
   const fault = pointFault({ measurement, tags, fields, time: 0n });
   if (fault) {
     const tag = fault.part === 'tag' && fault.key !== 'event';
@@ -150,6 +157,6 @@ export function eventToPoint(
   }
   const at = typeof time === 'bigint' ? time : time(tags);
   const eventId = parsed.eventId ?? newEventId(at);
-  fields[idIndex] = ['event_id', eventId];
+  id[1] = eventId;
   return { measurement, tags, fields, time: at, eventId };
 }

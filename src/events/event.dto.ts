@@ -64,31 +64,52 @@ export function parseEvent(body: Record<string, unknown>, limits: Limits): Parse
   const eventRule = tagRule(event);
   if (eventRule) throw new Refusal('event', eventRule);
 
-  const values = new Map<string, FieldValue>();
+  const values: Flat = { entries: [], seen: undefined };
   flatten(body, '', values, limits);
 
   // The limit counts the keys the client sent, not the event_id the server may add.
-  if (values.size > limits.maxKeys) {
+  if (values.entries.length > limits.maxKeys) {
     throw new Refusal('', `an event may have at most ${limits.maxKeys} keys (MAX_EVENT_KEYS)`);
   }
-  const given = values.get('event_id');
+  const given = valueOf(values.entries, 'event_id');
   const eventId = typeof given === 'string' && EVENT_ID.test(given) ? given : undefined;
   const time =
     body.time === undefined || body.time === null ? undefined : parseEventTime(body.time);
   // Built without spreads: this runs for every event.
-  const parsed: ParsedEvent = { event, values: [...values] };
+  const parsed: ParsedEvent = { event, values: values.entries };
   if (eventId !== undefined) parsed.eventId = eventId;
   if (time !== undefined) parsed.time = time;
   return parsed;
 }
 
+/**
+ * The flat keys of an event in the order they were met. The keys of one JSON object are
+ * unique, so only a nested object can bring a key twice (`{"a_b": 1, "a": {"b": 2}}`):
+ * `seen` is made when the first one is met, and from then on every key is looked up in it.
+ * A Map for every event, and the array spread from it, were a tenth of what a batch allocated.
+ */
+interface Flat {
+  readonly entries: Array<[string, FieldValue]>;
+  seen: Set<string> | undefined;
+}
+
+function valueOf(
+  entries: ReadonlyArray<[string, FieldValue]>,
+  key: string,
+): FieldValue | undefined {
+  for (let i = 0; i < entries.length; i++) if (entries[i]![0] === key) return entries[i]![1];
+  return undefined;
+}
+
 function flatten(
   object: Record<string, unknown>,
   prefix: string,
-  into: Map<string, FieldValue>,
+  into: Flat,
   limits: Limits,
 ): void {
-  for (const name of Object.keys(object)) {
+  const names = Object.keys(object);
+  for (let n = 0; n < names.length; n++) {
+    const name = names[n]!;
     const key = prefix + name;
     const value = object[name];
     if (name === '') throw new Refusal(key, 'keys must not be empty');
@@ -100,14 +121,17 @@ function flatten(
     }
     // The event's own time (parseEvent), not a field.
     if (key === 'time') continue;
-    if (into.has(key)) throw new Refusal(key, 'appears twice once nested objects are flattened');
+    if (into.seen?.has(key)) {
+      throw new Refusal(key, 'appears twice once nested objects are flattened');
+    }
     if (value === null) continue;
     if (Array.isArray(value))
       throw new Refusal(key, 'arrays are not stored; send a string or flat keys');
     switch (typeof value) {
       case 'object':
+        into.seen ??= new Set(into.entries.map(([seen]) => seen));
         flatten(value as Record<string, unknown>, `${key}_`, into, limits);
-        if (into.size > limits.maxKeys) {
+        if (into.entries.length > limits.maxKeys) {
           throw new Refusal(
             '',
             `an event may have at most ${limits.maxKeys} keys (MAX_EVENT_KEYS)`,
@@ -122,27 +146,32 @@ function flatten(
             `strings may be at most ${limits.maxStringBytes} bytes (MAX_STRING_BYTES)`,
           );
         }
-        into.set(key, value);
+        add(into, key, value);
         break;
       case 'number':
         // JSON.parse turns 1e400 into Infinity, which InfluxDB cannot store.
         if (!Number.isFinite(value)) throw new Refusal(key, 'must be a finite number');
         checkLeafKey(key);
-        into.set(key, value);
+        add(into, key, value);
         break;
       case 'bigint':
         // An integer beyond ±2^53, its digits exact; the body reader refused any beyond int64.
         checkLeafKey(key);
-        into.set(key, value);
+        add(into, key, value);
         break;
       case 'boolean':
         checkLeafKey(key);
-        into.set(key, value);
+        add(into, key, value);
         break;
       default:
         throw new Refusal(key, 'must be a string, number, boolean, object or null');
     }
   }
+}
+
+function add(into: Flat, key: string, value: FieldValue): void {
+  into.entries.push([key, value]);
+  into.seen?.add(key);
 }
 
 /** A stored key (not the prefix of nested ones) must be one line protocol carries unchanged. */

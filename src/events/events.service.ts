@@ -104,15 +104,19 @@ export class EventsService {
           : {}),
       });
 
-    const accepted: Array<{ index: number; point: Point }> = [];
+    // Parallel arrays and an indexed loop: this runs for every event of every batch.
+    const points: Point[] = [];
+    const at: number[] = [];
     const duplicates: number[] = [];
-    for (const [index, element] of body.entries()) {
+    for (let index = 0; index < body.length; index++) {
+      const element = body[index];
       try {
         if (typeof element !== 'object' || element === null || Array.isArray(element)) {
           throw new Refusal('', 'an event must be a JSON object');
         }
         const { point, duplicate } = this.eventPoint(element as Record<string, unknown>);
-        accepted.push({ index, point });
+        points.push(point);
+        at.push(index);
         if (duplicate) duplicates.push(index);
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;
@@ -121,24 +125,25 @@ export class EventsService {
     }
     this.stamper.commit();
 
-    const outcomes = await this.store.storeEach(accepted.map((a) => a.point));
+    const outcomes = await this.store.storeEach(points);
     // Counted per label set, not per event: prom-client hashes the labels of every inc().
-    const counts = new Map<string, number>([['refused\tinvalid', body.length - accepted.length]]);
+    const counts = new Map<string, number>([['refused\tinvalid', body.length - points.length]]);
     let spooled = false;
     let retryLater: NotKept | undefined;
-    outcomes.forEach((outcome, i) => {
-      const { index, point } = accepted[i]!;
-      const key = isKept(outcome) ? `${outcome.kind}\t` : `refused\t${reasonOf(outcome)}`;
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i]!;
+      const index = at[i]!;
+      const key = isKept(outcome) ? KEPT_LABELS[outcome.kind] : `refused\t${reasonOf(outcome)}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
       if (isKept(outcome)) {
-        result.event_ids[index] = point.eventId!;
+        result.event_ids[index] = points[i]!.eventId!;
         spooled ||= outcome.kind === 'spooled';
-        return;
+        continue;
       }
       if (outcome.kind === 'spool_full' || outcome.kind === 'spool_unavailable')
         retryLater = outcome;
       reject(index, answerOf(outcome));
-    });
+    }
     for (const [key, n] of counts) {
       const [outcome = '', reason = ''] = key.split('\t');
       this.metrics.events.inc({ outcome, reason }, n);
@@ -210,6 +215,9 @@ export class EventsService {
     throw answerOf(outcome);
   }
 }
+
+/** The label keys of kept events, made once (not a string per event). */
+const KEPT_LABELS: Record<Kept, string> = { stored: 'stored\t', spooled: 'spooled\t' };
 
 function isKept(outcome: StoreOutcome): outcome is Extract<StoreOutcome, { kind: Kept }> {
   return outcome.kind === 'stored' || outcome.kind === 'spooled';
