@@ -91,6 +91,38 @@ describe(InfluxService.name, () => {
       expect(writes.map((seen) => seen.body)).toEqual(['m,event=e v=1.5 5\nm,event=e v=1.5 6']);
     });
 
+    it('sends a part rendered ahead as its text, beside parts it renders itself, in order', async () => {
+      const { standIn, influx } = await serviceFor((seen) =>
+        seen.path === '/write' ? { status: 204 } : OK_QUERY,
+      );
+      const points = [
+        { ...POINT, time: 7n },
+        { ...POINT, tags: [], time: 8n },
+      ];
+      const fields = [FIELDS[0]!, [{ key: 'n', type: 'integer' as const, value: 2 }]];
+      const text = influx.render(points, fields);
+      expect(text).toBe('m,event=e v=1.5 7\nm n=2i 8');
+
+      await expect(
+        influx.write([PART, { points, fields, start: 0, end: 2, text }]),
+      ).resolves.toBeUndefined();
+
+      const writes = standIn.seen.filter((seen) => seen.path === '/write');
+      expect(writes.map((seen) => seen.body)).toEqual([
+        'm,event=e v=1.5 5\nm,event=e v=1.5 7\nm n=2i 8',
+      ]);
+    });
+
+    it('renders nothing ahead for the v2 API, whose WriteApi takes lines one by one', async () => {
+      const { influx } = await serviceFor(() => OK_QUERY, {
+        INFLUX_API: 'v2',
+        INFLUX_TOKEN: 't',
+        INFLUX_ORG: 'o',
+        INFLUX_BUCKET: 'b',
+      });
+      expect(influx.render([POINT], FIELDS)).toBeUndefined();
+    });
+
     it.each([400, 413, 422])(
       'sorts %d as the data refused, keeping what InfluxDB said',
       async (status) => {

@@ -75,10 +75,12 @@ export class GroupCommit {
     points: WritePart['points'],
     fields: WritePart['fields'],
     each: boolean,
+    /** All the points' lines, rendered ahead (WritePart `text`); a split renders its halves. */
+    text?: string,
   ): Promise<WriteReport> {
     if (points.length === 0) return Promise.resolve(undefined);
     return new Promise<WriteReport>((resolve) => {
-      this.queue.push({ points, fields, start: 0, end: points.length, each, resolve });
+      this.queue.push({ points, fields, start: 0, end: points.length, text, each, resolve });
       this.schedule();
     });
   }
@@ -166,7 +168,7 @@ export class GroupCommit {
 /** A submission's units: itself, or each of its points. */
 function units(owner: Submission): Unit[] {
   const { points, fields, end } = owner;
-  if (!owner.each) return [{ points, fields, start: 0, end, owner }];
+  if (!owner.each) return [{ points, fields, start: 0, end, text: owner.text, owner }];
   const each: Unit[] = [];
   for (let i = 0; i < end; i++) each.push({ points, fields, start: i, end: i + 1, owner });
   return each;

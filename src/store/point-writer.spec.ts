@@ -31,6 +31,11 @@ class StandIn {
   readonly credentials = new CredentialsWatch({ api: 'v1' }, { error: () => {}, log: () => {} });
   readonly maxConcurrentWrites = 1;
 
+  /** Nothing rendered ahead (as for the v2 API): write() reads the points themselves. */
+  render(): undefined {
+    return undefined;
+  }
+
   write(parts: readonly WritePart[]): Promise<InfluxFailure | undefined> {
     const lines: SeenLine[] = [];
     for (const part of parts) {

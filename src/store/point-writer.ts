@@ -81,7 +81,12 @@ export class PointWriter implements OnApplicationShutdown {
     fields: ReadonlyArray<readonly TypedField[]>,
     waiting: Waiting = STILL_WAITING,
   ): Promise<WriteOutcome> {
-    const first = await this.commit.write(points, fields, false);
+    const first = await this.commit.write(
+      points,
+      fields,
+      false,
+      this.influx.render(points, fields),
+    );
     if (first === undefined) return this.stored(points, fields);
     const failure = first as InfluxFailure;
     if (failure.kind !== 'refused' || waiting.expired) return failure;
@@ -92,7 +97,12 @@ export class PointWriter implements OnApplicationShutdown {
     if (at >= 0)
       return { kind: 'type_conflict', conflict: typed[at] as FieldTypeConflict, index: at };
     const retyped = typed as TypedField[][];
-    const second = await this.commit.write(points, retyped, false);
+    const second = await this.commit.write(
+      points,
+      retyped,
+      false,
+      this.influx.render(points, retyped),
+    );
     if (second === undefined) return this.stored(points, retyped);
     const again = second as InfluxFailure;
     if (again.kind !== 'refused' || waiting.expired) return again;
@@ -143,7 +153,12 @@ export class PointWriter implements OnApplicationShutdown {
     points: readonly Point[],
     fields: ReadonlyArray<readonly TypedField[]>,
   ): Promise<WriteOutcome[]> {
-    const report = await this.commit.write(points, fields, true);
+    const report = await this.commit.write(
+      points,
+      fields,
+      true,
+      this.influx.render(points, fields),
+    );
     return points.map((point, i) => {
       const failure = failureAt(report, i);
       if (failure) return failure;

@@ -25,6 +25,11 @@ class StandIn {
   readonly credentials = new CredentialsWatch({ api: 'v1' }, { error: () => {}, log: () => {} });
   readonly maxConcurrentWrites = 1;
 
+  /** Nothing rendered ahead (as for the v2 API): write() reads the points themselves. */
+  render(): undefined {
+    return undefined;
+  }
+
   write(parts: readonly WritePart[]): Promise<InfluxFailure | undefined> {
     if (this.down) return Promise.resolve({ kind: 'unavailable', detail: 'InfluxDB answered 503' });
     const lines: Array<{ time: bigint; fields: readonly TypedField[] }> = [];
