@@ -19,27 +19,17 @@ import {
   showFieldKeys,
   type TimeBounds,
 } from './influxql';
-import { toLine, type LineField, type LinePoint } from './line-protocol';
+import {
+  renderLines,
+  toLine,
+  type LineField,
+  type LinePoint,
+  type WritePart,
+} from './line-protocol';
 import { fieldTypesOf, newestRow, parseQueryAnswer, type StatementResult } from './query-results';
 import { classify, unavailable } from './classify';
 
-/**
- * Lines of one write, given as the points they are made of: `points[i]` with `fields[i]`, for i
- * from `start` to `end` (excluded). Several parts make one write (a group commit).
- */
-export interface WritePart {
-  readonly points: readonly LinePoint[];
-  readonly fields: ReadonlyArray<readonly LineField[]>;
-  readonly start: number;
-  readonly end: number;
-  /** These lines, rendered ahead (InfluxService.render); else rendered by the write. */
-  readonly text?: string;
-}
-
-/**
- * Writes go to InfluxDB uncompressed: gzip cost more CPU than it saved in the benchmark (both
- * the service and InfluxDB spend it, usually on the same host or LAN).
- */
+/** Writes go uncompressed: in the benchmark gzip cost the service and InfluxDB more than it saved. */
 const NO_GZIP = Number.MAX_SAFE_INTEGER;
 
 /**
@@ -132,20 +122,12 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
     this.agent.destroy();
   }
 
-  /**
-   * The lines of `points[i]` with `fields[i]` as one text, for a WritePart's `text`; undefined
-   * for the v2 API, whose WriteApi takes lines one by one. Rendered when a submission is made,
-   * the lines of the next write are ready while the write before it is still in flight, and a
-   * write only joins texts (docs/PERFORMANCE.md, "Profiles").
-   */
+  /** A WritePart's `text` (renderLines); none for v2, whose WriteApi takes lines one by one. */
   render(
     points: readonly LinePoint[],
     fields: ReadonlyArray<readonly LineField[]>,
   ): string | undefined {
-    if (this.writeApi) return undefined;
-    const lines = new Array<string>(points.length);
-    for (let i = 0; i < points.length; i++) lines[i] = toLine(points[i]!, fields[i]!);
-    return lines.join('\n');
+    return this.writeApi ? undefined : renderLines(points, fields);
   }
 
   /** One write of the parts' lines; undefined once InfluxDB acknowledged every one. */

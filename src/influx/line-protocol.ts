@@ -21,6 +21,33 @@ export interface LineField {
   readonly value: string | number | bigint | boolean;
 }
 
+/**
+ * Lines of one write, given as the points they are made of: `points[i]` with `fields[i]`, for i
+ * from `start` to `end` (excluded). Several parts make one write (a group commit).
+ */
+export interface WritePart {
+  readonly points: readonly LinePoint[];
+  readonly fields: ReadonlyArray<readonly LineField[]>;
+  readonly start: number;
+  readonly end: number;
+  /** These lines, rendered ahead (InfluxService.render); else rendered by the write. */
+  readonly text?: string;
+}
+
+/**
+ * The lines of `points[i]` with `fields[i]`, as one text: a WritePart's `text`, rendered when a
+ * submission is made, so that the lines of the next write are ready while the write before it
+ * is still in flight, and a write only joins texts (docs/PERFORMANCE.md, "Profiles").
+ */
+export function renderLines(
+  points: readonly LinePoint[],
+  fields: ReadonlyArray<readonly LineField[]>,
+): string {
+  const lines = new Array<string>(points.length);
+  for (let i = 0; i < points.length; i++) lines[i] = toLine(points[i]!, fields[i]!);
+  return lines.join('\n');
+}
+
 /** A measurement name (see line-protocol-rules.ts for what can be one). */
 export function escapeMeasurement(text: string): string {
   return rules.escapeMeasurement(text);

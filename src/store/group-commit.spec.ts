@@ -1,5 +1,5 @@
 import type { InfluxFailure } from '../influx/influx.answers';
-import type { WritePart } from '../influx/influx.service';
+import type { WritePart } from '../influx/line-protocol';
 import { GroupCommit, type WriteReport } from './group-commit';
 
 /** A sink seen as lines: here each point's measurement stands for its line. */

@@ -1,5 +1,5 @@
 import type { InfluxFailure } from '../influx/influx.answers';
-import type { WritePart } from '../influx/influx.service';
+import type { WritePart } from '../influx/line-protocol';
 
 /** One write to InfluxDB of these parts: undefined once acknowledged, else why not. */
 export type Sink = (parts: readonly WritePart[]) => Promise<InfluxFailure | undefined>;

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { InfluxFailure } from '../influx/influx.answers';
 import { influxConfig, InfluxConfig } from '../influx/influx.config';
-import { InfluxService, type WritePart } from '../influx/influx.service';
+import { InfluxService } from '../influx/influx.service';
+import type { WritePart } from '../influx/line-protocol';
 import { MetricsService } from '../metrics/metrics.service';
 import { failureAt, GroupCommit } from './group-commit';
 import type { FieldTypeConflict, Point, TypedField } from './point';
