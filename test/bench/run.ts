@@ -12,7 +12,7 @@
  *   BENCH_SECONDS (10)  length of each load run
  *   BENCH_CONNECTIONS (32)  concurrent connections
  *   BENCH_ROUNDS (3)  runs of the two loads the targets name (1 event and 100-event batches)
- *     under each configuration: the same build gives 70,000 to 125,000 batched events a second
+ *     under each configuration: the same build gave 55,000 to 127,000 batched events a second
  *     from one run to the next on a 2-core machine (docs/PERFORMANCE.md, "Run to run"), so the
  *     targets read the median round (peak RSS: the highest); bare Express runs again before
  *     each round of single events, and the service is compared with the run just before it
