@@ -122,8 +122,9 @@ describe('the per-replica rate (config/sizing.json)', () => {
   it('gives the InfluxDB bound of docs/OPERATIONS.md, and the replicas the manifests keep', () => {
     const limit = sizing.influxdbOssFieldWritesPerSecond;
     expect(operations).toContain(`beyond ${fmt(limit)} field writes per second`);
+    const replicas = (limit / fieldWrites(batched)).toFixed(2);
     expect(operations).toContain(
-      `That is ${(limit / fieldWrites(batched)).toFixed(2)} replicas at the batched rate above\n  (${fmt(limit)} / ${fmt(fieldWrites(batched))} = ${(limit / fieldWrites(batched)).toFixed(2)})`,
+      `That is ${replicas} replicas at the batched rate above\n  (${fmt(limit)} / ${fmt(fieldWrites(batched))} = ${replicas})`,
     );
     const perRequest = Math.floor(
       limit / fieldWrites(sizing.eventsPerSecondPerReplica.oneEventPerRequest),
