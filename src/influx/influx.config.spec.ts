@@ -28,7 +28,7 @@ describe(parseInfluxConfig.name, () => {
       bucket: undefined,
       timeoutMs: 10_000,
       batchLines: 5000,
-      writeConcurrency: 2,
+      writeConcurrency: 4,
     });
   });
 
@@ -54,7 +54,7 @@ describe(parseInfluxConfig.name, () => {
       bucket: undefined,
       timeoutMs: 2500,
       batchLines: 5000,
-      writeConcurrency: 2,
+      writeConcurrency: 4,
     });
   });
 
@@ -110,7 +110,7 @@ describe(parseInfluxConfig.name, () => {
         bucket: 'analytics',
         timeoutMs: 10_000,
         batchLines: 5000,
-        writeConcurrency: 2,
+        writeConcurrency: 4,
       });
     });
 

@@ -71,7 +71,9 @@ export function parseInfluxConfig(env: Env): InfluxSettings {
     bucket,
     timeoutMs: integer(env, 'INFLUX_TIMEOUT_MS', 10_000, 100, 600_000),
     batchLines: integer(env, 'WRITE_BATCH_LINES', 5000, 1, 100_000),
-    writeConcurrency: integer(env, 'WRITE_CONCURRENCY', 2, 1, 64),
+    // 4, not 2: with writes that leave early (store/group-commit.ts), two slots let a batch load
+    // fall into the slow collection mode in two runs of three (docs/PERFORMANCE.md).
+    writeConcurrency: integer(env, 'WRITE_CONCURRENCY', 4, 1, 64),
   };
 }
 

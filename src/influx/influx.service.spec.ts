@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { parseInfluxConfig } from './influx.config';
 import { InfluxService } from './influx.service';
+import { renderLines } from './line-protocol';
 
 /**
  * How InfluxService sorts InfluxDB's answers, against a stand-in HTTP server that answers what
@@ -59,7 +60,7 @@ class StandIn {
 const OK_QUERY = { status: 200, body: { results: [{ statement_id: 0 }] } };
 const POINT = { measurement: 'm', tags: [['event', 'e']] as Array<[string, string]>, time: 5n };
 const FIELDS = [[{ key: 'v', type: 'float' as const, value: 1.5 }]];
-const PART = { points: [POINT], fields: FIELDS, start: 0, end: 1 };
+const PART = { lines: renderLines([POINT], FIELDS), start: 0, end: 1 };
 
 describe(InfluxService.name, () => {
   const running: Array<{ stop(): Promise<void> }> = [];
@@ -82,45 +83,55 @@ describe(InfluxService.name, () => {
       const { standIn, influx } = await serviceFor((seen) =>
         seen.path === '/write' ? { status: 204 } : OK_QUERY,
       );
+      const later = { lines: renderLines([{ ...POINT, time: 6n }], FIELDS), start: 0, end: 1 };
 
-      await expect(
-        influx.write([PART, { ...PART, points: [{ ...POINT, time: 6n }] }]),
-      ).resolves.toBeUndefined();
+      await expect(influx.write([PART, later])).resolves.toBeUndefined();
 
       const writes = standIn.seen.filter((seen) => seen.path === '/write');
       expect(writes.map((seen) => seen.body)).toEqual(['m,event=e v=1.5 5\nm,event=e v=1.5 6']);
     });
 
-    it('sends a part rendered ahead as its text, beside parts it renders itself, in order', async () => {
+    it('sends the lines its parts name out of a text, found by their ends, not by line breaks', async () => {
       const { standIn, influx } = await serviceFor((seen) =>
         seen.path === '/write' ? { status: 204 } : OK_QUERY,
       );
-      const points = [
-        { ...POINT, time: 7n },
-        { ...POINT, tags: [], time: 8n },
+      const points = [7n, 8n, 9n].map((time) => ({ ...POINT, tags: [], time }));
+      const fields = [
+        [{ key: 'n', type: 'integer' as const, value: 2 }],
+        [{ key: 's', type: 'string' as const, value: 'two\nlines' }],
+        [{ key: 'b', type: 'boolean' as const, value: true }],
       ];
-      const fields = [FIELDS[0]!, [{ key: 'n', type: 'integer' as const, value: 2 }]];
-      const text = influx.render(points, fields);
-      expect(text).toBe('m,event=e v=1.5 7\nm n=2i 8');
+      const lines = influx.render(points, fields);
+      expect(lines.text).toBe('m n=2i 7\nm s="two\nlines" 8\nm b=true 9');
 
       await expect(
-        influx.write([PART, { points, fields, start: 0, end: 2, text }]),
+        influx.write([
+          { lines, start: 1, end: 3 },
+          { lines, start: 0, end: 1 },
+        ]),
       ).resolves.toBeUndefined();
 
       const writes = standIn.seen.filter((seen) => seen.path === '/write');
-      expect(writes.map((seen) => seen.body)).toEqual([
-        'm,event=e v=1.5 5\nm,event=e v=1.5 7\nm n=2i 8',
-      ]);
+      expect(writes.map((seen) => seen.body)).toEqual(['m s="two\nlines" 8\nm b=true 9\nm n=2i 7']);
     });
 
-    it('renders nothing ahead for the v2 API, whose WriteApi takes lines one by one', async () => {
-      const { influx } = await serviceFor(() => OK_QUERY, {
-        INFLUX_API: 'v2',
-        INFLUX_TOKEN: 't',
-        INFLUX_ORG: 'o',
-        INFLUX_BUCKET: 'b',
-      });
-      expect(influx.render([POINT], FIELDS)).toBeUndefined();
+    it('hands the v2 WriteApi the same lines, one by one', async () => {
+      const { standIn, influx } = await serviceFor(
+        (seen) => (seen.path === '/api/v2/write' ? { status: 204 } : OK_QUERY),
+        { INFLUX_API: 'v2', INFLUX_TOKEN: 't', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b' },
+      );
+      const points = [7n, 8n].map((time) => ({ ...POINT, tags: [], time }));
+      const fields = [
+        [{ key: 's', type: 'string' as const, value: 'two\nlines' }],
+        [{ key: 'n', type: 'integer' as const, value: 2 }],
+      ];
+
+      await expect(
+        influx.write([{ lines: influx.render(points, fields), start: 0, end: 2 }]),
+      ).resolves.toBeUndefined();
+
+      const writes = standIn.seen.filter((seen) => seen.path === '/api/v2/write');
+      expect(writes.map((seen) => seen.body)).toEqual(['m s="two\nlines" 7\nm n=2i 8']);
     });
 
     it.each([400, 413, 422])(

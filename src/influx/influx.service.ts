@@ -20,10 +20,12 @@ import {
   type TimeBounds,
 } from './influxql';
 import {
+  partLines,
+  partText,
   renderLines,
-  toLine,
   type LineField,
   type LinePoint,
+  type Lines,
   type WritePart,
 } from './line-protocol';
 import { fieldTypesOf, newestRow, parseQueryAnswer, type StatementResult } from './query-results';
@@ -122,24 +124,18 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
     this.agent.destroy();
   }
 
-  /** A WritePart's `text` (renderLines); none for v2, whose WriteApi takes lines one by one. */
-  render(
-    points: readonly LinePoint[],
-    fields: ReadonlyArray<readonly LineField[]>,
-  ): string | undefined {
-    return this.writeApi ? undefined : renderLines(points, fields);
+  /** The points' lines, for a WritePart (renderLines). */
+  render(points: readonly LinePoint[], fields: ReadonlyArray<readonly LineField[]>): Lines {
+    return renderLines(points, fields);
   }
 
   /** One write of the parts' lines; undefined once InfluxDB acknowledged every one. */
   async write(parts: readonly WritePart[]): Promise<InfluxFailure | undefined> {
-    const texts: string[] = [];
-    for (const { points, fields, start, end, text } of parts) {
-      if (text !== undefined && !this.writeApi) texts.push(text);
-      else for (let i = start; i < end; i++) texts.push(toLine(points[i]!, fields[i]!));
-    }
     const failure = this.writeApi
-      ? await this.writeV2(this.writeApi, texts)
-      : await this.writeV1(texts.join('\n'));
+      ? await this.writeV2(this.writeApi, parts.flatMap(partLines))
+      : await this.writeV1(
+          parts.length === 1 ? partText(parts[0]!) : parts.map(partText).join('\n'),
+        );
     this.credentials.saw(failure);
     return failure;
   }

@@ -22,30 +22,60 @@ export interface LineField {
 }
 
 /**
- * Lines of one write, given as the points they are made of: `points[i]` with `fields[i]`, for i
- * from `start` to `end` (excluded). Several parts make one write (a group commit).
+ * Points rendered as line protocol, one line each, in one text: line `i` runs from the end of
+ * line `i - 1` (plus its `\n`) to `ends[i]`. A string field may hold a line break, so the lines
+ * are found by their ends, never by splitting the text.
  */
-export interface WritePart {
-  readonly points: readonly LinePoint[];
-  readonly fields: ReadonlyArray<readonly LineField[]>;
-  readonly start: number;
-  readonly end: number;
-  /** These lines, rendered ahead (InfluxService.render); else rendered by the write. */
-  readonly text?: string;
+export interface Lines {
+  readonly text: string;
+  readonly ends: readonly number[];
 }
 
 /**
- * The lines of `points[i]` with `fields[i]`, as one text: a WritePart's `text`, rendered when a
- * submission is made, so that the lines of the next write are ready while the write before it
- * is still in flight, and a write only joins texts (docs/PERFORMANCE.md, "Profiles").
+ * Lines `start` to `end` (excluded) of a rendered text: what a write is made of. Several parts
+ * make one write (a group commit), and a refused write is split into parts of fewer lines.
+ */
+export interface WritePart {
+  readonly lines: Lines;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The lines of `points[i]` with `fields[i]`, rendered when a submission is made: the lines of
+ * the next write are ready while the write before it is in flight, a write only joins texts,
+ * and only the text is held while the write is in flight, not the typed fields it was made from
+ * (docs/PERFORMANCE.md, "Profiles").
  */
 export function renderLines(
   points: readonly LinePoint[],
   fields: ReadonlyArray<readonly LineField[]>,
-): string {
+): Lines {
   const lines = new Array<string>(points.length);
-  for (let i = 0; i < points.length; i++) lines[i] = toLine(points[i]!, fields[i]!);
-  return lines.join('\n');
+  const ends = new Array<number>(points.length);
+  let end = -1;
+  for (let i = 0; i < points.length; i++) {
+    const line = toLine(points[i]!, fields[i]!);
+    lines[i] = line;
+    end += line.length + 1;
+    ends[i] = end;
+  }
+  return { text: lines.join('\n'), ends };
+}
+
+/** The part's lines as one text, `\n` between them. */
+export function partText({ lines, start, end }: WritePart): string {
+  if (start === 0 && end === lines.ends.length) return lines.text;
+  return lines.text.slice(start === 0 ? 0 : lines.ends[start - 1]! + 1, lines.ends[end - 1]);
+}
+
+/** The part's lines one by one (the v2 WriteApi takes them so). */
+export function partLines(part: WritePart): string[] {
+  const each: string[] = [];
+  for (let i = part.start; i < part.end; i++) {
+    each.push(partText({ lines: part.lines, start: i, end: i + 1 }));
+  }
+  return each;
 }
 
 /** A measurement name (see line-protocol-rules.ts for what can be one). */

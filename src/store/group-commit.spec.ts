@@ -1,37 +1,43 @@
 import type { InfluxFailure } from '../influx/influx.answers';
-import type { WritePart } from '../influx/line-protocol';
-import { GroupCommit, type WriteReport } from './group-commit';
+import { partLines, type Lines, type WritePart } from '../influx/line-protocol';
+import { GroupCommit, type GroupCommitOptions, type WriteReport } from './group-commit';
 
-/** A sink seen as lines: here each point's measurement stands for its line. */
+/** A sink seen as lines: each submitted line's text, as the sink receives it. */
 type Sink = (lines: string[]) => Promise<InfluxFailure | undefined>;
 
 function linesOf(parts: readonly WritePart[]): string[] {
-  return parts.flatMap((part) =>
-    part.points.slice(part.start, part.end).map((point) => point.measurement),
-  );
+  return parts.flatMap(partLines);
 }
 
-function pointsOf(lines: string[]) {
-  return lines.map((measurement) => ({ measurement, tags: [], time: 1n }));
+/** Lines as renderLines makes them: one text, each line found by its end. */
+function rendered(lines: string[]): Lines {
+  const ends: number[] = [];
+  let end = -1;
+  for (const line of lines) ends.push((end += line.length + 1));
+  return { text: lines.join('\n'), ends };
 }
 
 /**
  * GroupCommit with submissions of lines, settled as promises: resolved once stored, rejected
- * with the InfluxFailure otherwise (for `each`, with the report when any point failed).
+ * with the InfluxFailure otherwise (for `each`, with the report when any point failed). Unless
+ * a test says otherwise, no write leaves early (`eagerLines` Infinity): the tests of gathering
+ * see what gathers in one turn of the event loop.
  */
 class Writer {
   readonly commit: GroupCommit;
 
-  constructor(sink: Sink, options: { maxLines: number; maxInFlight: number }) {
-    this.commit = new GroupCommit((parts) => sink(linesOf(parts)), options);
+  constructor(
+    sink: Sink,
+    options: Omit<GroupCommitOptions, 'eagerLines'> & Partial<GroupCommitOptions>,
+  ) {
+    this.commit = new GroupCommit((parts) => sink(linesOf(parts)), {
+      eagerLines: Infinity,
+      ...options,
+    });
   }
 
   report(lines: string[], each = false): Promise<WriteReport> {
-    return this.commit.write(
-      pointsOf(lines),
-      lines.map(() => []),
-      each,
-    );
+    return this.commit.write(rendered(lines), each);
   }
 
   async write(lines: string[], each = false): Promise<void> {
@@ -307,6 +313,43 @@ describe(GroupCommit.name, () => {
       expect(sink.batches).toEqual([['a', 'b', 'c']]);
       await sink.ok(0);
       expect(states.map((s) => s.status)).toEqual(['resolved', 'resolved', 'resolved']);
+    });
+
+    it('with a slot free, sends at once once eagerLines lines are queued, within the turn', async () => {
+      const sink = new ManualSink();
+      const writer = new Writer(sink.sink, { maxLines: 100, maxInFlight: 2, eagerLines: 3 });
+
+      const first = [track(writer.write(['a', 'b'])), track(writer.write(['c']))];
+      // No turn of the event loop yet: the third line sent the write.
+      expect(sink.batches).toEqual([['a', 'b', 'c']]);
+      const later = track(writer.write(['d']));
+      expect(sink.batches).toEqual([['a', 'b', 'c']]);
+      await tick();
+
+      expect(sink.batches).toEqual([['a', 'b', 'c'], ['d']]);
+      await sink.ok(0);
+      await sink.ok(1);
+      expect([...first, later].map((s) => s.status)).toEqual(['resolved', 'resolved', 'resolved']);
+    });
+
+    it('with every slot busy, keeps eagerLines lines queued until a slot frees', async () => {
+      const sink = new ManualSink();
+      const writer = new Writer(sink.sink, { maxLines: 100, maxInFlight: 1, eagerLines: 2 });
+      const first = track(writer.write(['a', 'b']));
+      expect(sink.batches).toEqual([['a', 'b']]);
+
+      const waiting = [track(writer.write(['c', 'd'])), track(writer.write(['e']))];
+      await ticks(10);
+      expect(sink.batches).toEqual([['a', 'b']]);
+
+      await sink.ok(0);
+      expect(first.status).toBe('resolved');
+      expect(sink.batches).toEqual([
+        ['a', 'b'],
+        ['c', 'd', 'e'],
+      ]);
+      await sink.ok(1);
+      expect(waiting.map((s) => s.status)).toEqual(['resolved', 'resolved']);
     });
 
     it('keeps batches within maxLines, except a single larger submission, which goes alone', async () => {

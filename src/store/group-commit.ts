@@ -1,5 +1,5 @@
 import type { InfluxFailure } from '../influx/influx.answers';
-import type { WritePart } from '../influx/line-protocol';
+import type { Lines, WritePart } from '../influx/line-protocol';
 
 /** One write to InfluxDB of these parts: undefined once acknowledged, else why not. */
 export type Sink = (parts: readonly WritePart[]) => Promise<InfluxFailure | undefined>;
@@ -19,7 +19,7 @@ function isEach(report: WriteReport): report is ReadonlyArray<InfluxFailure | un
   return Array.isArray(report);
 }
 
-/** A submission is a part: all its points, from 0 to `end`. */
+/** A submission is a part: all its lines, from 0 to `end`. */
 interface Submission extends WritePart {
   /** Its points stand alone: a refusal is narrowed down to the point, not the submission. */
   readonly each: boolean;
@@ -30,7 +30,7 @@ interface Submission extends WritePart {
   resolve(report: WriteReport): void;
 }
 
-/** Points of one submission that are written, or refused, together. */
+/** Lines of one submission that are written, or refused, together. */
 interface Unit extends WritePart {
   readonly owner: Submission;
 }
@@ -40,13 +40,20 @@ export interface GroupCommitOptions {
   maxLines: number;
   /** Writes in flight at once; further submissions wait and join the next write. */
   maxInFlight: number;
+  /**
+   * With a slot free, a write leaves at once when this many lines are queued, without waiting
+   * for the end of the event loop's turn (docs/PERFORMANCE.md, "Writes that leave early").
+   */
+  eagerLines: number;
 }
 
 /**
  * Group commit, and THE retry policy for what InfluxDB refuses: many small submissions in, few
  * large writes out, and each submission learns the true outcome of its own points.
  * - With a write slot free, a write leaves as soon as the event loop has no more input for it
- *   (setImmediate), so a lone request waits for no timer.
+ *   (setImmediate), so a lone request waits for no timer, or at once when `eagerLines` lines
+ *   are queued: the requests that arrived together are then written in a few writes that
+ *   overlap with the parsing of the last of them, not in one write after all are parsed.
  * - While every slot is busy, submissions gather; a finished write sends what gathered, up to
  *   `maxLines` lines each.
  * - A write InfluxDB refuses (the data: 400, 413, 422) is split in halves and each half written
@@ -58,6 +65,7 @@ export interface GroupCommitOptions {
  */
 export class GroupCommit {
   private queue: Submission[] = [];
+  private queuedLines = 0;
   private inFlight = 0;
   private scheduled = false;
   private idle: Array<() => void> = [];
@@ -68,20 +76,17 @@ export class GroupCommit {
   ) {}
 
   /**
-   * Writes `points[i]` with `fields[i]`; resolves with what became of them (never rejects).
+   * Writes the lines (one a point); resolves with what became of them (never rejects).
    * `each`: the points stand alone, else they are stored or refused together.
    */
-  write(
-    points: WritePart['points'],
-    fields: WritePart['fields'],
-    each: boolean,
-    /** All the points' lines, rendered ahead (WritePart `text`); a split renders its halves. */
-    text?: string,
-  ): Promise<WriteReport> {
-    if (points.length === 0) return Promise.resolve(undefined);
+  write(lines: Lines, each: boolean): Promise<WriteReport> {
+    const end = lines.ends.length;
+    if (end === 0) return Promise.resolve(undefined);
     return new Promise<WriteReport>((resolve) => {
-      this.queue.push({ points, fields, start: 0, end: points.length, text, each, resolve });
-      this.schedule();
+      this.queue.push({ lines, start: 0, end, each, resolve });
+      this.queuedLines += end;
+      if (this.queuedLines >= this.options.eagerLines) this.pump();
+      else this.schedule();
     });
   }
 
@@ -121,6 +126,7 @@ export class GroupCommit {
       lines += submission.end;
       count++;
     }
+    this.queuedLines -= lines;
     return this.queue.splice(0, count);
   }
 
@@ -165,11 +171,11 @@ export class GroupCommit {
   }
 }
 
-/** A submission's units: itself, or each of its points. */
+/** A submission's units: itself, or each of its points' lines. */
 function units(owner: Submission): Unit[] {
-  const { points, fields, end } = owner;
-  if (!owner.each) return [{ points, fields, start: 0, end, text: owner.text, owner }];
+  const { lines, end } = owner;
+  if (!owner.each) return [{ lines, start: 0, end, owner }];
   const each: Unit[] = [];
-  for (let i = 0; i < end; i++) each.push({ points, fields, start: i, end: i + 1, owner });
+  for (let i = 0; i < end; i++) each.push({ lines, start: i, end: i + 1, owner });
   return each;
 }

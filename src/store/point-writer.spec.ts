@@ -6,6 +6,7 @@ import { CredentialsWatch } from '../influx/credentials-watch';
 import { parseInfluxConfig } from '../influx/influx.config';
 import type { InfluxService } from '../influx/influx.service';
 import type { WritePart } from '../influx/line-protocol';
+import { fakeRead, fakeRender } from '../../test/support/fake-lines';
 import { MetricsService } from '../metrics/metrics.service';
 import { parseSpoolConfig } from '../spool/spool.config';
 import type { FieldValue, Point, TypedField } from './point';
@@ -32,18 +33,10 @@ class StandIn {
   readonly credentials = new CredentialsWatch({ api: 'v1' }, { error: () => {}, log: () => {} });
   readonly maxConcurrentWrites = 1;
 
-  /** Nothing rendered ahead (as for the v2 API): write() reads the points themselves. */
-  render(): undefined {
-    return undefined;
-  }
+  readonly render = fakeRender;
 
   write(parts: readonly WritePart[]): Promise<InfluxFailure | undefined> {
-    const lines: SeenLine[] = [];
-    for (const part of parts) {
-      for (let i = part.start; i < part.end; i++) {
-        lines.push({ time: part.points[i]!.time, fields: part.fields[i] as TypedField[] });
-      }
-    }
+    const lines = fakeRead(parts);
     this.writes.push(lines);
     if (this.down) return Promise.resolve({ kind: 'unavailable', detail: 'InfluxDB answered 503' });
     if (!lines.some((line) => this.refuses(line))) return Promise.resolve(undefined);
@@ -248,6 +241,21 @@ describe(PointWriter.name, () => {
     // Point 4 was written once more, alone, typed anew; point 3 was not.
     expect(influx.writes.at(-1)!.map((line) => line.time)).toEqual([4n]);
     expect(influx.deleted).toEqual([]);
+  });
+
+  it('remembers the types of the points that stand alone and were stored, not of one refused', async () => {
+    // Point 2 is refused for a reason no type shows, each time it is written.
+    influx.refuses = (line) => line.time === 2n;
+    const remembered = jest.spyOn(schema, 'remember');
+
+    const outcomes = await writer.writeEach(
+      [point(1, { n: 1 }), point(2, { s: 'x' }), point(3, { n: 3 })],
+      [[field('n', 'float', 1)], [field('s', 'string', 'x')], [field('n', 'float', 3)]],
+    );
+
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(['stored', 'refused', 'stored']);
+    // Once for the shape points 1 and 3 share; nothing for point 2, neither written time.
+    expect(remembered.mock.calls).toEqual([['m', [{ key: 'n', type: 'float' }]]]);
   });
 
   it('counts every refusal of the credentials, and failed writes by kind', async () => {

@@ -4,10 +4,17 @@ import { influxConfig, InfluxConfig } from '../influx/influx.config';
 import { InfluxService } from '../influx/influx.service';
 import type { WritePart } from '../influx/line-protocol';
 import { MetricsService } from '../metrics/metrics.service';
-import { failureAt, GroupCommit } from './group-commit';
+import { failureAt, GroupCommit, type WriteReport } from './group-commit';
 import type { FieldTypeConflict, Point, TypedField } from './point';
 import { SchemaService, type Typed } from './schema.service';
 import { STORED, type Stored } from './store.outcomes';
+import { WrittenTypes } from './written-types';
+
+/** A submission to the group commit: its report to come, and its points' types. */
+interface Submitted {
+  readonly report: Promise<WriteReport>;
+  readonly types: WrittenTypes;
+}
 
 /**
  * What became of a write: stored, refused for a conflict the fresh types show (`index`: the
@@ -20,6 +27,12 @@ export type WriteOutcome =
   | InfluxFailure;
 
 type RefusedByInflux = InfluxFailure & { kind: 'refused' };
+
+/**
+ * A write leaves at once, a slot free, when this many lines are queued (GroupCommit): three
+ * 100-event batches.
+ */
+const EAGER_LINES = 300;
 
 /** Whether the caller still waits for the outcome (store/deadline.ts). */
 interface Waiting {
@@ -58,6 +71,7 @@ export class PointWriter implements OnApplicationShutdown {
     this.commit = new GroupCommit((parts) => this.send(parts), {
       maxLines: config.batchLines,
       maxInFlight: influx.maxConcurrentWrites,
+      eagerLines: Math.min(EAGER_LINES, config.batchLines),
     });
     // Queries too: with wrong credentials the schema cannot be read, and nothing is written.
     influx.credentials.onRefused(() => metrics.influxCredentialsRefused.inc());
@@ -82,13 +96,8 @@ export class PointWriter implements OnApplicationShutdown {
     fields: ReadonlyArray<readonly TypedField[]>,
     waiting: Waiting = STILL_WAITING,
   ): Promise<WriteOutcome> {
-    const first = await this.commit.write(
-      points,
-      fields,
-      false,
-      this.influx.render(points, fields),
-    );
-    if (first === undefined) return this.stored(points, fields);
+    const first = await this.written(this.submit(points, fields, false));
+    if (first === undefined) return STORED;
     const failure = first as InfluxFailure;
     if (failure.kind !== 'refused' || waiting.expired) return failure;
     await this.undo(points);
@@ -97,26 +106,32 @@ export class PointWriter implements OnApplicationShutdown {
     const at = typed.findIndex(isConflict);
     if (at >= 0)
       return { kind: 'type_conflict', conflict: typed[at] as FieldTypeConflict, index: at };
-    const retyped = typed as TypedField[][];
-    const second = await this.commit.write(
-      points,
-      retyped,
-      false,
-      this.influx.render(points, retyped),
-    );
-    if (second === undefined) return this.stored(points, retyped);
+    const second = await this.written(this.submit(points, typed as TypedField[][], false));
+    if (second === undefined) return STORED;
     const again = second as InfluxFailure;
     if (again.kind !== 'refused' || waiting.expired) return again;
     await this.undo(points);
     return this.refused(again);
   }
 
-  /** Writes the points each on its own: one outcome per point, in order. */
-  async writeEach(
+  /**
+   * Writes the points each on its own: one outcome per point, in order. Not an async function:
+   * the typed fields are let go of once rendered, where a suspended async frame would hold its
+   * arguments until the write is answered (docs/PERFORMANCE.md, "Holding less in flight").
+   */
+  writeEach(
     points: readonly Point[],
     fields: ReadonlyArray<readonly TypedField[]>,
   ): Promise<WriteOutcome[]> {
-    const outcomes = await this.writeEachOnce(points, fields);
+    return this.settleEach(points, this.submit(points, fields, true));
+  }
+
+  /** The outcomes of a write of points each on its own; a refused point is typed again. */
+  private async settleEach(
+    points: readonly Point[],
+    submitted: Submitted,
+  ): Promise<WriteOutcome[]> {
+    const outcomes = outcomesOf(points.length, await this.written(submitted));
     const refused: number[] = [];
     outcomes.forEach((outcome, i) => outcome.kind === 'refused' && refused.push(i));
     if (refused.length === 0) return outcomes;
@@ -138,9 +153,15 @@ export class PointWriter implements OnApplicationShutdown {
       }
     });
     if (retry.length === 0) return outcomes;
-    const again = await this.writeEachOnce(
-      retry.map((i) => points[i]!),
-      retyped,
+    const again = outcomesOf(
+      retry.length,
+      await this.written(
+        this.submit(
+          retry.map((i) => points[i]!),
+          retyped,
+          true,
+        ),
+      ),
     );
     retry.forEach((i, j) => {
       const outcome = again[j]!;
@@ -149,29 +170,24 @@ export class PointWriter implements OnApplicationShutdown {
     return outcomes;
   }
 
-  /** One write of the points, each on its own, without a second look at what is refused. */
-  private async writeEachOnce(
+  /** The points' lines handed to the group commit, and their types, for once it answers. */
+  private submit(
     points: readonly Point[],
     fields: ReadonlyArray<readonly TypedField[]>,
-  ): Promise<WriteOutcome[]> {
-    const report = await this.commit.write(
-      points,
-      fields,
-      true,
-      this.influx.render(points, fields),
-    );
-    return points.map((point, i) => {
-      const failure = failureAt(report, i);
-      if (failure) return failure;
-      this.schema.remember(point.measurement, fields[i]!);
-      return STORED;
-    });
+    each: boolean,
+  ): Submitted {
+    const types = new WrittenTypes(points, fields);
+    return { report: this.commit.write(this.influx.render(points, fields), each), types };
   }
 
-  private stored(points: readonly Point[], fields: ReadonlyArray<readonly TypedField[]>): Stored {
-    for (let i = 0; i < points.length; i++)
-      this.schema.remember(points[i]!.measurement, fields[i]!);
-    return STORED;
+  /** What became of a submission; the types of the points InfluxDB took are remembered. */
+  private async written({ report, types }: Submitted): Promise<WriteReport> {
+    const answer = await report;
+    types.forEachStored(
+      (i) => failureAt(answer, i) === undefined,
+      (measurement, fields) => this.schema.remember(measurement, fields),
+    );
+    return answer;
   }
 
   /** A refusal no type explains: InfluxDB's message may quote values, so it goes to debug. */
@@ -202,6 +218,13 @@ export class PointWriter implements OnApplicationShutdown {
     else for (const listener of this.listeners) listener();
     return failure;
   }
+}
+
+/** A report as one outcome per point. */
+function outcomesOf(count: number, report: WriteReport): WriteOutcome[] {
+  const outcomes = new Array<WriteOutcome>(count);
+  for (let i = 0; i < count; i++) outcomes[i] = failureAt(report, i) ?? STORED;
+  return outcomes;
 }
 
 function isConflict(typed: Typed): typed is FieldTypeConflict {

@@ -64,7 +64,7 @@ describe(SchemaService.name, () => {
   it('knows spooled and stored types after a restart, from the schema file', async () => {
     const first = await service(new FakeInflux());
     first.rememberSpooled('m', [{ key: 'f', type: 'boolean', value: true }]);
-    first.remember('m', [{ key: 'n', type: 'float', value: 1 }]);
+    first.remember('m', [{ key: 'n', type: 'float' }]);
     await first.save();
 
     const down = new FakeInflux();
@@ -171,7 +171,7 @@ describe(SchemaService.name, () => {
   it('forgets spooled types once the spool is empty, and keeps stored ones', async () => {
     const schema = await service(new FakeInflux());
     schema.rememberSpooled('m', [{ key: 'f', type: 'string', value: 'x' }]);
-    schema.remember('m', [{ key: 'n', type: 'integer', value: 1 }]);
+    schema.remember('m', [{ key: 'n', type: 'integer' }]);
 
     schema.forgetSpooled();
 

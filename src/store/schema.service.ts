@@ -5,6 +5,7 @@ import { spoolConfig, SpoolConfig } from '../spool/spool.config';
 import { typeFields } from './field-typing';
 import type { FieldType, FieldTypeConflict, Point, TypedField } from './point';
 import { SchemaFile } from './schema-file';
+import type { KeyType } from './written-types';
 
 export { SCHEMA_FILE } from './schema-file';
 
@@ -130,7 +131,7 @@ export class SchemaService implements OnModuleInit {
   }
 
   /** Records the types of fields InfluxDB just acknowledged; saved in the background. */
-  remember(measurement: string, fields: readonly TypedField[]): void {
+  remember(measurement: string, fields: readonly KeyType[]): void {
     const entry = this.entry(measurement);
     let changed = false;
     for (const field of fields) {

@@ -6,10 +6,11 @@ import { CredentialsWatch } from '../influx/credentials-watch';
 import { parseInfluxConfig } from '../influx/influx.config';
 import type { InfluxService } from '../influx/influx.service';
 import type { WritePart } from '../influx/line-protocol';
+import { fakeRead, fakeRender } from '../../test/support/fake-lines';
 import { MetricsService } from '../metrics/metrics.service';
 import { DEAD_LETTER_FILE, SpoolService } from '../spool/spool.service';
 import { parseSpoolConfig } from '../spool/spool.config';
-import type { FieldValue, Point, TypedField } from './point';
+import type { FieldValue, Point } from './point';
 import { PointWriter } from './point-writer';
 import { SchemaService } from './schema.service';
 import { SpoolDrainer } from './spool-drainer';
@@ -26,19 +27,11 @@ class StandIn {
   readonly credentials = new CredentialsWatch({ api: 'v1' }, { error: () => {}, log: () => {} });
   readonly maxConcurrentWrites = 1;
 
-  /** Nothing rendered ahead (as for the v2 API): write() reads the points themselves. */
-  render(): undefined {
-    return undefined;
-  }
+  readonly render = fakeRender;
 
   write(parts: readonly WritePart[]): Promise<InfluxFailure | undefined> {
     if (this.down) return Promise.resolve({ kind: 'unavailable', detail: 'InfluxDB answered 503' });
-    const lines: Array<{ time: bigint; fields: readonly TypedField[] }> = [];
-    for (const part of parts) {
-      for (let i = part.start; i < part.end; i++) {
-        lines.push({ time: part.points[i]!.time, fields: part.fields[i] as TypedField[] });
-      }
-    }
+    const lines = fakeRead(parts);
     const conflict = lines.some((line) =>
       line.fields.some((f) => this.fields[f.key] !== undefined && this.fields[f.key] !== f.type),
     );
