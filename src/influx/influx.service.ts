@@ -133,9 +133,7 @@ export class InfluxService implements OnModuleInit, OnApplicationShutdown {
   async write(parts: readonly WritePart[]): Promise<InfluxFailure | undefined> {
     const failure = this.writeApi
       ? await this.writeV2(this.writeApi, parts.flatMap(partLines))
-      : await this.writeV1(
-          parts.length === 1 ? partText(parts[0]!) : parts.map(partText).join('\n'),
-        );
+      : await this.writeV1(parts.map(partText).join('\n'));
     this.credentials.saw(failure);
     return failure;
   }

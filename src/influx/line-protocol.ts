@@ -52,14 +52,15 @@ export function renderLines(
   fields: ReadonlyArray<readonly LineField[]>,
 ): Lines {
   const lines = new Array<string>(points.length);
-  const ends = new Array<number>(points.length);
+  for (let i = 0; i < points.length; i++) lines[i] = toLine(points[i]!, fields[i]!);
+  return joinLines(lines);
+}
+
+/** Lines, one text: joined with `\n`, each found by its end. */
+export function joinLines(lines: readonly string[]): Lines {
+  const ends = new Array<number>(lines.length);
   let end = -1;
-  for (let i = 0; i < points.length; i++) {
-    const line = toLine(points[i]!, fields[i]!);
-    lines[i] = line;
-    end += line.length + 1;
-    ends[i] = end;
-  }
+  for (let i = 0; i < lines.length; i++) ends[i] = end += lines[i]!.length + 1;
   return { text: lines.join('\n'), ends };
 }
 

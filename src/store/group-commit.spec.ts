@@ -1,5 +1,5 @@
 import type { InfluxFailure } from '../influx/influx.answers';
-import { partLines, type Lines, type WritePart } from '../influx/line-protocol';
+import { joinLines, partLines, type WritePart } from '../influx/line-protocol';
 import { GroupCommit, type GroupCommitOptions, type WriteReport } from './group-commit';
 
 /** A sink seen as lines: each submitted line's text, as the sink receives it. */
@@ -7,14 +7,6 @@ type Sink = (lines: string[]) => Promise<InfluxFailure | undefined>;
 
 function linesOf(parts: readonly WritePart[]): string[] {
   return parts.flatMap(partLines);
-}
-
-/** Lines as renderLines makes them: one text, each line found by its end. */
-function rendered(lines: string[]): Lines {
-  const ends: number[] = [];
-  let end = -1;
-  for (const line of lines) ends.push((end += line.length + 1));
-  return { text: lines.join('\n'), ends };
 }
 
 /**
@@ -37,7 +29,7 @@ class Writer {
   }
 
   report(lines: string[], each = false): Promise<WriteReport> {
-    return this.commit.write(rendered(lines), each);
+    return this.commit.write(joinLines(lines), each);
   }
 
   async write(lines: string[], each = false): Promise<void> {

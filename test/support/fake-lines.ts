@@ -1,4 +1,4 @@
-import { partLines, type Lines, type WritePart } from '../../src/influx/line-protocol';
+import { joinLines, partLines, type Lines, type WritePart } from '../../src/influx/line-protocol';
 import type { TypedField } from '../../src/store/point';
 
 /** What a fake InfluxService is given of a point: its time and its typed fields. */
@@ -18,15 +18,13 @@ export function fakeRender(
   points: ReadonlyArray<{ readonly time: bigint }>,
   fields: ReadonlyArray<readonly TypedField[]>,
 ): Lines {
-  const lines = points.map((point, i) =>
-    JSON.stringify({ time: point.time, fields: fields[i] }, (_, value: unknown) =>
-      typeof value === 'bigint' ? { [BIGINT]: value.toString() } : value,
+  return joinLines(
+    points.map((point, i) =>
+      JSON.stringify({ time: point.time, fields: fields[i] }, (_, value: unknown) =>
+        typeof value === 'bigint' ? { [BIGINT]: value.toString() } : value,
+      ),
     ),
   );
-  const ends: number[] = [];
-  let end = -1;
-  for (const line of lines) ends.push((end += line.length + 1));
-  return { text: lines.join('\n'), ends };
 }
 
 /** The lines of a fake write, as fakeRender made them. */
