@@ -86,4 +86,24 @@ describe(TokenSet.name, () => {
       failure: { kind: 'expired', expires: NOW_S + 60 },
     });
   });
+
+  it('answers a repeat of a verified token as the first time, in either spelling', () => {
+    const fresh = new TokenSet(USERS);
+    const unpadded = ALICE_TOKEN.replace(/=+$/, '');
+    expect(unpadded).not.toBe(ALICE_TOKEN);
+    const first = [fresh.verify(ALICE_TOKEN, NOW_S), fresh.verify(unpadded, NOW_S)];
+    const again = [fresh.verify(ALICE_TOKEN, NOW_S), fresh.verify(unpadded, NOW_S)];
+    expect(again).toEqual(first);
+    expect(first[0]).toMatchObject({ ok: true, user: alice });
+  });
+
+  it('refuses a token that differs from a verified one in its signature', () => {
+    const fresh = new TokenSet(USERS);
+    expect(fresh.verify(ALICE_TOKEN, NOW_S).ok).toBe(true);
+    // The same payload, the last signature character changed: not the listed token.
+    const last = ALICE_TOKEN.replace(/=+$/, '').slice(-1);
+    const forged = ALICE_TOKEN.replace(/.(=*)$/, `${last === 'A' ? 'B' : 'A'}$1`);
+    expect(forged).not.toBe(ALICE_TOKEN);
+    expect(fresh.verify(forged, NOW_S)).toEqual({ ok: false, failure: { kind: 'unknown' } });
+  });
 });
