@@ -45,15 +45,29 @@ export interface WritePart {
  * The lines of `points[i]` with `fields[i]`, rendered when a submission is made: the lines of
  * the next write are ready while the write before it is in flight, a write only joins texts,
  * and only the text is held while the write is in flight, not the typed fields it was made from
- * (docs/PERFORMANCE.md, "Profiles").
+ * (docs/PERFORMANCE.md, "Profiles"). The pieces of every line go into one array, sized before
+ * it is filled, and are joined once: a line built by concatenation made a string for every
+ * piece, then a copy of each line (docs/PERFORMANCE.md, "Lines joined once").
  */
 export function renderLines(
   points: readonly LinePoint[],
   fields: ReadonlyArray<readonly LineField[]>,
 ): Lines {
-  const lines = new Array<string>(points.length);
-  for (let i = 0; i < points.length; i++) lines[i] = toLine(points[i]!, fields[i]!);
-  return joinLines(lines);
+  let count = 0;
+  for (let i = 0; i < points.length; i++) count += piecesOf(points[i]!, fields[i]!) + 1;
+  const pieces = new Array<string>(Math.max(count - 1, 0));
+  const ends = new Array<number>(points.length);
+  let at = 0;
+  let end = -1;
+  for (let i = 0; i < points.length; i++) {
+    if (i > 0) pieces[at++] = '\n';
+    const from = at;
+    at = linePieces(points[i]!, fields[i]!, pieces, at);
+    let length = 0;
+    for (let j = from; j < at; j++) length += pieces[j]!.length;
+    ends[i] = end += length + 1;
+  }
+  return { text: pieces.join(''), ends };
 }
 
 /** Lines, one text: joined with `\n`, each found by its end. */
@@ -117,17 +131,41 @@ function fieldValue(field: LineField): string {
  * of line-protocol-rules.ts, what line protocol cannot carry (and points without fields).
  */
 export function toLine(point: LinePoint, fields: readonly LineField[]): string {
-  let line = escapeMeasurement(point.measurement);
+  const pieces = new Array<string>(piecesOf(point, fields));
+  linePieces(point, fields, pieces, 0);
+  return pieces.join('');
+}
+
+/** How many pieces linePieces writes for the point. */
+function piecesOf(point: LinePoint, fields: readonly LineField[]): number {
+  return 3 + 2 * point.tags.length + 2 * fields.length;
+}
+
+/**
+ * The pieces of the point's line, written into `pieces` from `at` on; returns where they end.
+ * Keys come with their separators, kept (keyText).
+ */
+function linePieces(
+  point: LinePoint,
+  fields: readonly LineField[],
+  pieces: string[],
+  at: number,
+): number {
+  pieces[at++] = escapeMeasurement(point.measurement);
   // Sorted tags are what InfluxDB recommends: it then skips sorting them itself.
   const tags = sorted(point.tags) ? point.tags : [...point.tags].sort(byKey);
   for (let i = 0; i < tags.length; i++) {
-    line = line + keyText(tags[i]![0], 'tag')[1] + escapeTag(tags[i]![1]);
+    pieces[at++] = keyText(tags[i]![0], 'tag')[1];
+    pieces[at++] = escapeTag(tags[i]![1]);
   }
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i]!;
-    line = line + keyText(field.key, 'field')[i === 0 ? 0 : 1] + fieldValue(field);
+    pieces[at++] = keyText(field.key, 'field')[i === 0 ? 0 : 1];
+    pieces[at++] = fieldValue(field);
   }
-  return `${line} ${point.time}`;
+  pieces[at++] = ' ';
+  pieces[at++] = point.time.toString();
+  return at;
 }
 
 /** At most this many keys' texts are kept; the cache starts again when it is full. */

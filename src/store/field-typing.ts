@@ -24,7 +24,8 @@ export function typeFields(
   added: Map<string, FieldType>,
 ): TypedField[] | FieldTypeConflict {
   const laidOut = originalLayout(point, stored);
-  const typed: TypedField[] = [];
+  // Sized once: grown by push, its first push made room for 17 fields.
+  const typed = new Array<TypedField>(laidOut.length);
   for (let i = 0; i < laidOut.length; i++) {
     const key = laidOut[i]![0];
     const value = laidOut[i]![1];
@@ -37,7 +38,7 @@ export function typeFields(
     }
     const inexact = typeof value === 'bigint' ? floatRule(value) : undefined;
     if (type === 'float' && inexact) return conflict(point, key, 'integer', 'float', inexact);
-    typed.push({ key, type, value });
+    typed[i] = { key, type, value };
   }
   for (let i = 0; i < typed.length; i++) {
     const field = typed[i]!;
