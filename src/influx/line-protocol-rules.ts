@@ -66,6 +66,8 @@ const RULES = LINE_PROTOCOL_RULES;
 
 // Any of these may break a name; a text with none of them needs only the cheap checks.
 const SUSPECT = /[\\\n\0\uD800-\uDFFF]/;
+/** Made once, as every pattern here: a literal in a function is a new RegExp at every call. */
+const SURROGATE = /[\uD800-\uDFFF]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // An odd run of backslashes (one that starts after a non-backslash) right before the separator.
 const ODD_BACKSLASHES_BEFORE_SPACE = /(?<!\\)(?:\\\\)*\\ /;
@@ -112,9 +114,7 @@ export function fieldKeyRule(key: string): string | undefined {
 
 /** Why `value` cannot be a string field value, or undefined: any well-formed text can. */
 export function stringValueRule(value: string): string | undefined {
-  return /[\uD800-\uDFFF]/.test(value) && LONE_SURROGATE.test(value)
-    ? RULES.loneSurrogate
-    : undefined;
+  return SURROGATE.test(value) && LONE_SURROGATE.test(value) ? RULES.loneSurrogate : undefined;
 }
 
 const INT64_MIN = -(2n ** 63n);
