@@ -30,7 +30,7 @@ const text = JSON.stringify(Array.from({ length: BATCH }, () => EVENT));
 const { limits, tableName, tagKeys } = parseEventsConfig({});
 const time = BigInt(Date.now()) * 1_000_000n;
 
-/** Parses the body as the body guard would and makes a point of every event. */
+/** Parses the body (JSON.parse: the body guard's fast path) and makes a point of every event. */
 function run(bodies: number, withPoint: boolean): number {
   let fields = 0;
   for (let b = 0; b < bodies; b++) {
