@@ -31,21 +31,29 @@ interface Sent {
   body: string;
 }
 
-/** Resolves once something accepts TCP connections on the port (no HTTP request, no log line). */
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+/**
+ * Resolves once the service accepts TCP connections on the port (no HTTP request, no log line).
+ * Connections count only after Nest has logged that the application started: before that,
+ * main.ts's address check (checkAddress) binds the port for a moment and lets go, and a
+ * connection that landed on it was followed by ECONNREFUSED until the real listener came (a CI
+ * run failed so).
+ */
+async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error('the service exited before it listened');
     }
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
+    const open =
+      output().includes('successfully started') &&
+      (await new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      }));
     if (open) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after start`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -92,7 +100,7 @@ describe('request logging of dist/main.js', () => {
     const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       started.once('close', (code, signal) => resolve({ code, signal })),
     );
-    await waitForPort(port, started);
+    await waitForPort(port, started, () => stdout);
 
     const authorization = `Token ${DEMO_TOKEN}`;
     await request('event', '/log/event', {
@@ -295,7 +303,7 @@ describe('dist/main.js on a terminal', () => {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     const closed = new Promise((resolve) => child.once('close', resolve));
     try {
-      await waitForPort(port, child);
+      await waitForPort(port, child, () => output);
       const response = await fetch(`http://127.0.0.1:${port}${path}`, {
         headers: { 'X-Request-Id': requestId, Authorization: `Token ${DEMO_TOKEN}` },
       });
