@@ -22,8 +22,8 @@ const SHUTDOWN_SIGNALS = Object.values(ShutdownSignal).filter(
  * The application as main.ts serves it and the e2e tests drive it (both then call `serve`). Its
  * Node server and what stands in front of Express are ServingAdapter's (the request chain, in
  * order, is there). Nest's own body parser is off (JsonBodyGuard reads bodies, with
- * MAX_BODY_BYTES, after the TokenGuard). Start-up logs are held back, so a start-up failure is
- * reported once by the caller and not also as Nest's stack trace.
+ * MAX_BODY_BYTES, after the TokenGuard). Start-up logs are held back until `serve` has bound the
+ * ports, so a start-up failure is reported once by the caller and not also as Nest's stack trace.
  */
 export async function createApp(): Promise<NestExpressApplication> {
   const adapter = new ServingAdapter();
@@ -34,7 +34,6 @@ export async function createApp(): Promise<NestExpressApplication> {
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
-  app.flushLogs();
   adapter.useParts(app.get(RequestLog), app.get(WriteAdmission));
   app.use(malformedPath);
   app.disable('x-powered-by');
@@ -50,16 +49,21 @@ export async function createApp(): Promise<NestExpressApplication> {
 }
 
 /**
- * Starts serving: the application's start-up hooks (the spool's recovery among them), then
- * HEALTH_PORT's listener when set, then HOST:PORT. Resolves to the port PORT was bound to (PORT=0
- * picks a free one).
+ * Starts serving: binds HEALTH_PORT when set, then HOST:PORT (each bound once), then runs the
+ * application's start-up hooks (the spool's recovery among them), then lets requests through.
+ * The ports come first so that a taken or foreign address stops start-up with its one line
+ * (main.ts) before anything is logged or replayed; from then until the hooks are done, PORT
+ * answers 503 with Retry-After (ServingAdapter) and HEALTH_PORT answers for a live process.
+ * Resolves to the port PORT was bound to (PORT=0 picks a free one).
  */
 export async function serve(app: NestExpressApplication): Promise<number> {
   const { port, host } = app.get<HttpConfig>(httpConfig.KEY);
-  await app.init();
-  // Before PORT: once PORT answers, so does HEALTH_PORT.
-  await app.get(HealthListener).listen();
   const server = app.getHttpServer();
+  // HEALTH_PORT first: once PORT answers, so does HEALTH_PORT.
+  await app.get(HealthListener).listen();
   await listen(server, port, host);
+  app.flushLogs();
+  await app.init();
+  (app.getHttpAdapter() as unknown as ServingAdapter).startServing();
   return (server.address() as AddressInfo).port;
 }

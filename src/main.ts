@@ -1,17 +1,13 @@
 import 'reflect-metadata';
 import { ConfigError } from './env';
 import { createApp, serve } from './app.factory';
-import { httpConfig } from './http/http.config';
-import { checkAddress } from './http/listen';
 import { keepHeapSmall } from './heap';
 
 keepHeapSmall();
 
 async function bootstrap(): Promise<void> {
-  const { port, healthPort, host } = httpConfig();
-  // A taken or foreign address stops start-up with its one line before anything else happens.
-  await checkAddress(port, host);
-  if (healthPort !== undefined) await checkAddress(healthPort, host, 'HEALTH_PORT');
+  // serve binds PORT and HEALTH_PORT before anything is logged or replayed: a taken or foreign
+  // address stops start-up with its one line.
   await serve(await createApp());
 }
 

@@ -491,3 +491,81 @@ describe('a good start', () => {
     }
   });
 });
+
+describe('while it starts', () => {
+  /** What one GET answered: its status, or the error code of a connection that failed. */
+  async function ask(
+    url: string,
+    init?: RequestInit,
+  ): Promise<{ got: string; response?: Response }> {
+    try {
+      const response = await fetch(url, init);
+      return { got: String(response.status), response };
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      return { got: cause?.code ?? String(error) };
+    }
+  }
+
+  it('PORT answers 503 with Retry-After from its first connection until it serves, refusing and resetting none', async () => {
+    // An InfluxDB that accepts connections and never answers: start-up waits INFLUX_TIMEOUT_MS
+    // for it to create the database, which holds the service in start-up long enough to ask.
+    const held = new Set<import('node:net').Socket>();
+    const silent: Server = createServer((socket) => void held.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const influxPort = (silent.address() as { port: number }).port;
+    const port = await freePort();
+    const healthPort = await freePort();
+    const started = startMain({
+      ...goodEnv(),
+      INFLUX_URL: `http://127.0.0.1:${influxPort}`,
+      PORT: String(port),
+      HEALTH_PORT: String(healthPort),
+      // Overrides the default 10 s only to keep the test short; any wait shows the same.
+      INFLUX_TIMEOUT_MS: '3000',
+    });
+    const seen: string[] = [];
+    let refusal: { retryAfter: string | null; body: unknown } | undefined;
+    let write: string | undefined;
+    let health: string | undefined;
+    try {
+      const deadline = Date.now() + EXIT_TIMEOUT_MS;
+      while (seen.at(-1) !== '200' && Date.now() < deadline) {
+        if (started.child.exitCode !== null) throw new Error(started.output().stderr);
+        const { got, response } = await ask(`http://127.0.0.1:${port}/ping`);
+        seen.push(got);
+        if (got === '503' && refusal === undefined) {
+          refusal = {
+            retryAfter: response!.headers.get('retry-after'),
+            body: await response!.json(),
+          };
+          write = (await ask(`http://127.0.0.1:${port}/log/event`, { method: 'POST', body: '{}' }))
+            .got;
+          health = (await ask(`http://127.0.0.1:${healthPort}/ping`)).got;
+        } else {
+          await response?.body?.cancel();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+
+    // Refused while nothing is bound; from the first answer on, 503 until the one 200.
+    const first = seen.findIndex((got) => /^\d+$/.test(got));
+    expect(seen.slice(0, first).filter((got) => got !== 'ECONNREFUSED')).toEqual([]);
+    expect(new Set(seen.slice(first, -1))).toEqual(new Set(['503']));
+    expect(seen.at(-1)).toBe('200');
+    expect(refusal).toEqual({
+      retryAfter: '1',
+      body: {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: expect.stringMatching(/^the service is starting .*nothing was stored/) as unknown,
+        retryAfter: 1,
+      },
+    });
+    expect({ write, health }).toEqual({ write: '503', health: '200' });
+  });
+});

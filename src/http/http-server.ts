@@ -63,6 +63,31 @@ export function refuseWithoutHost(req: IncomingMessage, res: ServerResponse): bo
   return true;
 }
 
+/** How long a client asked while the service starts should wait before asking again. */
+export const STARTING_RETRY_AFTER_SECONDS = 1;
+const STARTING_BODY = JSON.stringify({
+  statusCode: 503,
+  error: STATUS_CODES[503],
+  message:
+    'the service is starting (it replays its spool and checks InfluxDB first); nothing was ' +
+    `stored, retry after ${STARTING_RETRY_AFTER_SECONDS} s`,
+  retryAfter: STARTING_RETRY_AFTER_SECONDS,
+});
+
+/**
+ * PORT's answer from the moment it is bound until start-up is done: 503 with Retry-After, like
+ * every answer that means "not now, nothing kept". The body is not read (Node discards it) and
+ * the connection stays open for the client's next request.
+ */
+export function refuseWhileStarting(res: ServerResponse): void {
+  res.writeHead(503, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(STARTING_BODY),
+    'Retry-After': String(STARTING_RETRY_AFTER_SECONDS),
+  });
+  res.end(STARTING_BODY);
+}
+
 function answer(res: ServerResponse, status: number, message: string): void {
   const body = jsonBody(status, message);
   res.shouldKeepAlive = false;

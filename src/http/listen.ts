@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { ConfigError } from '../env';
 
 /**
@@ -30,21 +30,6 @@ export async function listen(
   } catch (error) {
     throw listenError(error, portVariable);
   }
-}
-
-/**
- * Binds HOST:PORT once and lets go, before anything else starts: a HOST that does not resolve
- * or is not this machine's, or a PORT in use, then stops start-up with its one line before the
- * application has logged or replayed anything.
- */
-export async function checkAddress(
-  port: number,
-  host: string,
-  portVariable = 'PORT',
-): Promise<void> {
-  const probe = createServer();
-  await listen(probe, port, host, portVariable);
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
 }
 
 /** The ConfigError for a failure to listen on HOST and the port `portVariable` names. */

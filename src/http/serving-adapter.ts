@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Express } from 'express';
-import { configureHttpServer, refuseWithoutHost } from './http-server';
+import { configureHttpServer, refuseWhileStarting, refuseWithoutHost } from './http-server';
 import type { RequestLog } from './request-logging';
 import type { WriteAdmission } from './write-admission';
 
@@ -11,17 +11,21 @@ import type { WriteAdmission } from './write-admission';
  *
  *   Node's HTTP parser (malformed requests: http-server.ts)
  *   → the request log (RequestLog: an id, and one line when the answer is sent)
+ *   → 503 until start-up is done (refuseWhileStarting)
  *   → a missing Host refused (refuseWithoutHost)
  *   → WriteAdmission (writes wait for a turn, bodies unread)
  *   → Express: malformedPath, metrics, Nest's router
  *   → TokenGuard, JsonBodyGuard, the controller
  *
  * createApp builds it and hands it the RequestLog and the WriteAdmission once Nest has made them
- * (`useParts`); no request can arrive before the server listens, which is after that.
+ * (`useParts`). `serve` binds PORT before the application's start-up hooks run, so that a taken
+ * port stops start-up before anything is replayed; requests reach Express only once serve has
+ * called `startServing`, after those hooks (until then Nest's routes are not registered).
  */
 export class ServingAdapter extends ExpressAdapter {
   private admission?: WriteAdmission;
   private log?: RequestLog;
+  private serving = false;
 
   override initHttpServer(): void {
     const express = this.getInstance<Express>();
@@ -31,6 +35,7 @@ export class ServingAdapter extends ExpressAdapter {
     // Node answers a missing Host with an empty 400; refuseWithoutHost answers it in JSON.
     const server = createServer({ requireHostHeader: false }, (req, res) => {
       this.log?.track(req, res);
+      if (!this.serving) return refuseWhileStarting(res);
       if (refuseWithoutHost(req, res)) return;
       if (this.admission) this.admission.admit(req, res, serve);
       else serve(req, res);
@@ -42,5 +47,10 @@ export class ServingAdapter extends ExpressAdapter {
   useParts(log: RequestLog, admission: WriteAdmission): void {
     this.log = log;
     this.admission = admission;
+  }
+
+  /** Start-up is done: requests go on past refuseWhileStarting from now on. */
+  startServing(): void {
+    this.serving = true;
   }
 }
