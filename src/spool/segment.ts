@@ -85,9 +85,13 @@ export async function readRecordAt(
   if (!file) return undefined;
   try {
     const header = Buffer.alloc(HEADER_BYTES);
-    await file.read(header, 0, HEADER_BYTES, offset);
-    const buffer = Buffer.alloc(HEADER_BYTES + header.readUInt32LE(0));
-    await file.read(buffer, 0, buffer.length, offset);
+    const { bytesRead } = await file.read(header, 0, HEADER_BYTES, offset);
+    if (bytesRead < HEADER_BYTES) return undefined;
+    // A damaged length must not size the buffer: it could claim up to 4 GiB.
+    const length = HEADER_BYTES + header.readUInt32LE(0);
+    if (offset + length > (await file.stat()).size) return undefined;
+    const buffer = Buffer.alloc(length);
+    await file.read(buffer, 0, length, offset);
     const result = decodeRecord(buffer);
     return result.kind === 'record' ? result.points : undefined;
   } finally {
