@@ -39,29 +39,22 @@ export class SchemaFile {
     this.path = join(dir, SCHEMA_FILE);
   }
 
-  /** What the file holds; nothing when there is none, or it is damaged (logged). */
+  /** What the file holds; nothing when there is none, or it is damaged or unreadable (logged). */
   async load(): Promise<Map<string, KeptTypes>> {
-    const kept = new Map<string, KeptTypes>();
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
-    } catch {
-      return kept; // no file yet: nothing learned
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // No file yet: nothing learned. Anything else (a folder by that name, no permission) is
+      // reported: the next save would fail the same way.
+      if (code !== 'ENOENT') this.logger.error(`${this.path} cannot be read (${code}); ignored`);
+      return new Map();
     }
-    try {
-      const file = JSON.parse(text) as SchemaFileContent;
-      for (const [name, types] of Object.entries(file.measurements)) {
-        kept.set(name, {
-          stored: new Map(Object.entries(types.stored)),
-          spooled: new Map(Object.entries(types.spooled)),
-        });
-      }
-    } catch {
-      // Written atomically, so this is damage from outside: start from what InfluxDB says.
-      this.logger.error(`${this.path} is not a schema file; it is ignored and rewritten`);
-      kept.clear();
-    }
-    return kept;
+    const kept = parseSchemaFile(text);
+    // Written atomically, so this is damage from outside: start from what InfluxDB says.
+    if (!kept) this.logger.error(`${this.path} is not a schema file; it is ignored and rewritten`);
+    return kept ?? new Map();
   }
 
   /** Writes what `state()` answers when the save starts; resolves once it is durable. */
@@ -83,13 +76,16 @@ export class SchemaFile {
   }
 
   private async write(state: Iterable<[string, KeptTypes]>): Promise<void> {
-    const file: SchemaFileContent = { version: 1, measurements: {} };
-    for (const [name, types] of state) {
-      file.measurements[name] = {
-        stored: Object.fromEntries(types.stored),
-        spooled: Object.fromEntries(types.spooled),
-      };
-    }
+    // fromEntries, not assignment: a measurement may be called `__proto__`.
+    const file: SchemaFileContent = {
+      version: 1,
+      measurements: Object.fromEntries(
+        Array.from(state, ([name, types]) => [
+          name,
+          { stored: Object.fromEntries(types.stored), spooled: Object.fromEntries(types.spooled) },
+        ]),
+      ),
+    };
     const temporary = `${this.path}.tmp`;
     const handle = await open(temporary, 'w');
     try {
@@ -106,4 +102,45 @@ export class SchemaFile {
       await dir.close();
     }
   }
+}
+
+const FIELD_TYPES: ReadonlySet<unknown> = new Set<FieldType>([
+  'float',
+  'integer',
+  'string',
+  'boolean',
+]);
+
+/** The file's types; undefined unless it is version 1 of this format throughout. */
+function parseSchemaFile(text: string): Map<string, KeptTypes> | undefined {
+  let file: unknown;
+  try {
+    file = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(file) || file.version !== 1 || !isRecord(file.measurements)) return undefined;
+  const kept = new Map<string, KeptTypes>();
+  for (const [name, types] of Object.entries(file.measurements)) {
+    if (!isRecord(types)) return undefined;
+    const stored = fieldTypes(types.stored);
+    const spooled = fieldTypes(types.spooled);
+    if (!stored || !spooled) return undefined;
+    kept.set(name, { stored, spooled });
+  }
+  return kept;
+}
+
+function fieldTypes(value: unknown): Map<string, FieldType> | undefined {
+  if (!isRecord(value)) return undefined;
+  const types = new Map<string, FieldType>();
+  for (const [key, type] of Object.entries(value)) {
+    if (!FIELD_TYPES.has(type)) return undefined;
+    types.set(key, type as FieldType);
+  }
+  return types;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
