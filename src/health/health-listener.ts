@@ -53,6 +53,8 @@ export class HealthListener implements OnApplicationShutdown {
     this.worker = worker;
     await new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
+      // A thread that ends before it listened (it posts nothing then) must not hang start-up.
+      worker.once('exit', (code) => reject(new Error(`the HEALTH_PORT thread exited (${code})`)));
       worker.once('message', (message: { listening?: true; code?: string }) => {
         if (message.listening) resolve();
         // listenError returns a ConfigError, or the Error it was given.
