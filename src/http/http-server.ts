@@ -69,7 +69,7 @@ const STARTING_BODY = JSON.stringify({
   statusCode: 503,
   error: STATUS_CODES[503],
   message:
-    'the service is starting (it replays its spool and checks InfluxDB first); nothing was ' +
+    'the service is starting (it reads its spool and checks InfluxDB first); nothing was ' +
     `stored, retry after ${STARTING_RETRY_AFTER_SECONDS} s`,
   retryAfter: STARTING_RETRY_AFTER_SECONDS,
 });
