@@ -26,6 +26,19 @@ describe(DedupIndex.name, () => {
     expect([...index.entries()].map(([hash]) => hash)).toEqual([12, 13, 14]);
   });
 
+  it('lists an id added again once, with its newer time, in the place of its newer copy', () => {
+    const index = new DedupIndex(5, HOUR_MS);
+    index.add(1, 11n, T0);
+    index.add(3, 30n, T0 + 1);
+    index.add(1, 12n, T0 + 2);
+
+    expect([...index.entries()]).toEqual([
+      [3, 30n, T0 + 1],
+      [1, 12n, T0 + 2],
+    ]);
+    expect(index.get(1, T0 + 2)).toBe(12n);
+  });
+
   it('keeps every id findable while ids sharing a home slot come and go', () => {
     // Hashes 1024 apart share their home slot in a table of 2048: long probe runs, removals
     // from their middle. A Map of the last 600 ids added says what must be found.

@@ -64,11 +64,16 @@ export class DedupIndex {
     this.table[slot] = at + 1;
   }
 
-  /** Every id remembered, oldest first: its hash, time and when it was seen. */
+  /**
+   * Every id remembered, oldest first: its hash, time and when it was seen. The copy an id left
+   * in the ring when it was added again is not one of them (the stamp log writes these out).
+   */
   *entries(): Generator<[number, bigint, number]> {
     for (let i = 0; i < this.count; i++) {
       const at = (this.head + i) % this.capacity;
-      yield [this.hashes[at]!, this.stamps[at]!, this.seenAt[at]!];
+      const hash = this.hashes[at]!;
+      if (this.table[this.find(hash)] !== at + 1) continue;
+      yield [hash, this.stamps[at]!, this.seenAt[at]!];
     }
   }
 
