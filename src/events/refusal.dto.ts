@@ -1,7 +1,6 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { FIELD_TYPES } from '../store/point';
 import { RejectedDto } from './batch-result.dto';
-
-const FIELD_TYPES = ['float', 'integer', 'string', 'boolean'];
 
 /** The body of a Refusal (refusal.ts). */
 @ApiSchema({
@@ -31,11 +30,11 @@ export class RefusalDto {
   rule!: string;
 
   /** Type conflict: the type InfluxDB holds. */
-  @ApiProperty({ enum: FIELD_TYPES, required: false })
+  @ApiProperty({ enum: [...FIELD_TYPES], required: false })
   stored?: string;
 
   /** Type conflict: the type of this value. */
-  @ApiProperty({ enum: FIELD_TYPES, required: false })
+  @ApiProperty({ enum: [...FIELD_TYPES], required: false })
   incoming?: string;
 
   /** POST /log/events: one `null` per event (their type, null, is added in events.openapi.ts). */

@@ -1,5 +1,6 @@
 /** The four field types InfluxDB stores; names as `SHOW FIELD KEYS` spells them. */
-export type FieldType = 'float' | 'integer' | 'string' | 'boolean';
+export const FIELD_TYPES = ['float', 'integer', 'string', 'boolean'] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
 
 /**
  * A field value as it arrives in JSON, before it has a storage type: an integer literal beyond

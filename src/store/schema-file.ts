@@ -1,7 +1,7 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@nestjs/common';
-import type { FieldType } from './point';
+import { FIELD_TYPES, type FieldType } from './point';
 
 /** Beside the spool segments in SPOOL_DIR. */
 export const SCHEMA_FILE = 'schema.json';
@@ -104,12 +104,7 @@ export class SchemaFile {
   }
 }
 
-const FIELD_TYPES: ReadonlySet<unknown> = new Set<FieldType>([
-  'float',
-  'integer',
-  'string',
-  'boolean',
-]);
+const KNOWN_TYPES: ReadonlySet<unknown> = new Set(FIELD_TYPES);
 
 /** The file's types; undefined unless it is version 1 of this format throughout. */
 function parseSchemaFile(text: string): Map<string, KeptTypes> | undefined {
@@ -135,7 +130,7 @@ function fieldTypes(value: unknown): Map<string, FieldType> | undefined {
   if (!isRecord(value)) return undefined;
   const types = new Map<string, FieldType>();
   for (const [key, type] of Object.entries(value)) {
-    if (!FIELD_TYPES.has(type)) return undefined;
+    if (!KNOWN_TYPES.has(type)) return undefined;
     types.set(key, type as FieldType);
   }
   return types;
