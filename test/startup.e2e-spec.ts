@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeToken } from '../src/auth/token-codec';
@@ -510,7 +510,7 @@ describe('while it starts', () => {
   it('PORT answers 503 with Retry-After from its first connection until it serves, refusing and resetting none', async () => {
     // An InfluxDB that accepts connections and never answers: start-up waits INFLUX_TIMEOUT_MS
     // for it to create the database, which holds the service in start-up long enough to ask.
-    const held = new Set<import('node:net').Socket>();
+    const held = new Set<Socket>();
     const silent: Server = createServer((socket) => void held.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const influxPort = (silent.address() as { port: number }).port;

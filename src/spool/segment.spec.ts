@@ -12,7 +12,7 @@ import {
   type Segment,
 } from './segment';
 import type { SpoolPoint as Point } from './spool-record';
-import { crc32, encodeRecord, HEADER_BYTES } from './spool-record';
+import { encodeRecord, frameRecord, HEADER_BYTES } from './spool-record';
 
 const MiB = 1024 * 1024;
 
@@ -42,11 +42,7 @@ function writeSegment(dir: string, records: Buffer[]): { segment: Segment; ends:
 
 /** A record whose checksum is right but whose payload is not JSON. */
 function notARecord(): Buffer {
-  const payload = Buffer.from('not a spool record');
-  const header = Buffer.alloc(HEADER_BYTES);
-  header.writeUInt32LE(payload.length, 0);
-  header.writeUInt32LE(crc32(payload), 4);
-  return Buffer.concat([header, payload]);
+  return frameRecord(Buffer.from('not a spool record'));
 }
 
 describe('segment', () => {

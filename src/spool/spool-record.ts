@@ -77,6 +77,11 @@ export function encodeRecord(points: readonly SpoolPoint[]): Buffer {
       })),
     ),
   );
+  return frameRecord(payload);
+}
+
+/** A payload with its record header: its length and its CRC-32. */
+export function frameRecord(payload: Buffer): Buffer {
   const header = Buffer.alloc(HEADER_BYTES);
   header.writeUInt32LE(payload.length, 0);
   header.writeUInt32LE(crc32(payload), 4);

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { segmentName } from './segment';
-import { crc32, encodeRecord, HEADER_BYTES, type SpoolPoint } from './spool-record';
+import { encodeRecord, frameRecord, HEADER_BYTES, type SpoolPoint } from './spool-record';
 import { recoverSegments } from './spool-recovery';
 
 function point(id: string | undefined, time: bigint): SpoolPoint {
@@ -34,11 +34,7 @@ function withBadLength(data: Buffer): Buffer {
 
 /** A header and checksum that match a payload which is not spool JSON. */
 function notASpoolRecord(): Buffer {
-  const payload = Buffer.from('not json at all');
-  const header = Buffer.alloc(HEADER_BYTES);
-  header.writeUInt32LE(payload.length, 0);
-  header.writeUInt32LE(crc32(payload), 4);
-  return Buffer.concat([header, payload]);
+  return frameRecord(Buffer.from('not json at all'));
 }
 
 describe(recoverSegments.name, () => {
