@@ -53,6 +53,22 @@ module.exports = {
       to: { path: '^src/(events|http|auth|openapi|health)/' },
     },
     {
+      name: 'stamps-below-events',
+      severity: 'error',
+      comment:
+        "stamps/ gives events/ their ids and times: it refuses in the HTTP layer's words (http/refusal.ts), not events/'.",
+      from: { path: '^src/stamps/' },
+      to: { path: '^src/(events|auth|health|openapi|cli|client)/' },
+    },
+    {
+      name: 'metrics-is-a-leaf',
+      severity: 'error',
+      comment:
+        'metrics/ is what every layer records into: it imports nothing of the app but env.ts (its scrape route is health/).',
+      from: { path: '^src/metrics/' },
+      to: { path: '^src/(?!metrics/|env\\.ts$)' },
+    },
+    {
       name: 'influx-is-only-the-client',
       severity: 'error',
       comment:

@@ -87,7 +87,7 @@ async function expectNothingStored(svc: RunningService): Promise<void> {
   await expect(query(svc, 'SHOW MEASUREMENTS')).resolves.toEqual([]);
 }
 
-/** The JSON body of a 400 Refusal (src/events/refusal.ts). */
+/** The JSON body of a 400 Refusal (src/http/refusal.ts). */
 /** The body reader's rule for an integer literal beyond int64 (docs/API.md, "Numbers"). */
 const INT64_RULE = 'integers must be from -9223372036854775808 to 9223372036854775807 (int64)';
 

@@ -1,5 +1,5 @@
 import { eventToPoint, oversizedTag, ParsedEvent, tagRule, tagText } from './event-point';
-import { Refusal } from './refusal';
+import { Refusal } from '../http/refusal';
 
 const TIME = 1_700_000_000_000_000_123n;
 

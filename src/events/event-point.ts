@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FieldValue, Point } from '../store/point';
 import { pointFault } from '../store/point-rules';
-import { Refusal } from './refusal';
+import { Refusal } from '../http/refusal';
 
 /**
  * Keys of an event, after nested objects are flattened with `_`: any non-empty text without

@@ -2,7 +2,7 @@ import { validateSync } from 'class-validator';
 import { EventDto, eventShapeRefusal, parseEvent } from './event.dto';
 import { EVENT_ID, eventToPoint, newEventId } from './event-point';
 import type { Limits } from './events.config';
-import { Refusal } from './refusal';
+import { Refusal } from '../http/refusal';
 
 const LIMITS: Limits = {
   maxKeys: 256,

@@ -4,7 +4,7 @@ import type { FieldValue } from '../store/point';
 import type { Limits } from './events.config';
 import { EVENT_ID, keyRule, ParsedEvent, tagRule } from './event-point';
 import { parseEventTime } from '../stamps/event-time';
-import { Refusal } from './refusal';
+import { Refusal } from '../http/refusal';
 
 const EVENT_RULE = 'must be a non-empty string';
 const UID_REQUIRED = 'is required (a string, may be empty, or a number)';

@@ -12,7 +12,7 @@ import { ApiBodyRefusals, ApiRetryLater, ApiTokenAuth } from '../openapi/openapi
 import { EVENT_STATUS, ref } from '../openapi/schemas';
 import { eventJson } from './event-json';
 import { BatchResult, EventsService, type Kept } from './events.service';
-import { Refusal } from './refusal';
+import { Refusal } from '../http/refusal';
 
 /** 200 once InfluxDB stored it all, 202 once (some of) it waits in the durable spool. */
 function status(res: Response, outcome: Kept): void {

@@ -11,7 +11,7 @@ import type { StoreService } from '../store/store.service';
 import type { ReadOutcome, StoreOutcome } from '../store/store.outcomes';
 import { parseEventsConfig } from './events.config';
 import { EventsService } from './events.service';
-import { Refusal } from './refusal';
+import { Refusal } from '../http/refusal';
 
 /** The store as EventsService sees it: it answers what the test scripts, and records points. */
 class ScriptedStore {

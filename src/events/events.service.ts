@@ -16,8 +16,8 @@ import { parseEvent } from './event.dto';
 import { EVENT_ID, eventToPoint, type ParsedEvent } from './event-point';
 import { eventsConfig, EventsConfig } from './events.config';
 import { parsePoint } from './point.dto';
-import { quote } from './quote';
-import { Refusal } from './refusal';
+import { quote } from '../http/quote';
+import { Refusal } from '../http/refusal';
 import { answerOf, readAnswerOf, reasonOf } from './store-answer';
 
 /** Where accepted events went: InfluxDB (200) or the durable spool (202). */

@@ -1,7 +1,7 @@
 import type { Limits } from './events.config';
 import { MEASUREMENT } from './event-point';
 import { parsePoint } from './point.dto';
-import { Refusal } from './refusal';
+import { Refusal } from '../http/refusal';
 
 const LIMITS: Limits = {
   maxKeys: 256,

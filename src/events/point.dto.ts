@@ -4,7 +4,7 @@ import type { FieldValue, Point } from '../store/point';
 import { pointFault } from '../store/point-rules';
 import type { Limits } from './events.config';
 import { MEASUREMENT, oversizedTag, SERIES_KEY_RULE, tagRule, tagText } from './event-point';
-import { Refusal } from './refusal';
+import { Refusal } from '../http/refusal';
 
 type Scalar = string | number | bigint | boolean;
 

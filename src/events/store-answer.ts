@@ -1,8 +1,8 @@
 import { HttpStatus, NotFoundException } from '@nestjs/common';
 import { RetryLaterException } from '../http/retry-later.exception';
 import type { NotKept, ReadOutcome } from '../store/store.outcomes';
-import { quote } from './quote';
-import { Refusal } from './refusal';
+import { quote } from '../http/quote';
+import { Refusal } from '../http/refusal';
 
 /**
  * The HTTP answer to what the store did not keep: a field type conflict is a 400 naming the

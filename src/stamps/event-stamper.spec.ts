@@ -1,7 +1,7 @@
 import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Refusal } from '../events/refusal';
+import { Refusal } from '../http/refusal';
 import { parseSpoolConfig } from '../spool/spool.config';
 import { EventStamper } from './event-stamper';
 import { PointClock } from './point-clock';

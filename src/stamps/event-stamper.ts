@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { Refusal } from '../events/refusal';
+import { Refusal } from '../http/refusal';
 import { spoolConfig, type SpoolConfig } from '../spool/spool.config';
 import { ensureSpoolDir } from '../spool/spool-dir';
 import { cyrb53 } from './cyrb53';

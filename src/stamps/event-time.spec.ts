@@ -1,4 +1,4 @@
-import { Refusal } from '../events/refusal';
+import { Refusal } from '../http/refusal';
 import { parseEventTime } from './event-time';
 
 /** 2026-12-03T07:25:00Z in milliseconds (worked out by hand: 20,790 days after 1970, 07:25). */

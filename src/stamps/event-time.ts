@@ -1,4 +1,4 @@
-import { Refusal } from '../events/refusal';
+import { Refusal } from '../http/refusal';
 
 const NS_PER_MS = 1_000_000n;
 

@@ -3,8 +3,8 @@ import { ApiNotFoundResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagge
 import type { Response } from 'express';
 import { Public } from '../auth/public.decorator';
 import { ref } from '../openapi/schemas';
-import { metricsConfig, type MetricsConfig } from './metrics.config';
-import { MetricsService } from './metrics.service';
+import { metricsConfig, type MetricsConfig } from '../metrics/metrics.config';
+import { MetricsService } from '../metrics/metrics.service';
 
 /** Prometheus scrapes without a token: the exposition holds counts, no event data. */
 @Public()

@@ -1,8 +1,8 @@
 import { NotFoundException } from '@nestjs/common';
 import type { Response } from 'express';
 import { MetricsController } from './metrics.controller';
-import { parseMetricsConfig } from './metrics.config';
-import { MetricsService } from './metrics.service';
+import { parseMetricsConfig } from '../metrics/metrics.config';
+import { MetricsService } from '../metrics/metrics.service';
 
 class FakeResponse {
   readonly headers = new Map<string, string>();
